@@ -1,0 +1,1 @@
+"""Autograder for the backpropagation homework (see docs/ARCHITECTURE.md)."""
