@@ -1,0 +1,362 @@
+"""Starting, talking to and killing worker processes (trusted parent side).
+
+A worker is a fresh Python process, running autograder/worker_main.py as an
+unprivileged user with no supplementary groups, in its own session, with a
+minimal environment, a root-owned read-only working directory that holds only
+a copy of the submission, and its stdout/stderr in a capture file whose
+growth the worker's RLIMIT_FSIZE bounds. The parent enforces every deadline
+itself: the worker's cooperation is never needed to stop it.
+"""
+import fcntl
+import os
+import pwd
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+from autograder import wire
+
+RUNTIME_FILES = ("worker_main.py", "wire.py")
+SIGNAL_NAMES = {signal.SIGSEGV: "SIGSEGV (segmentation fault)", signal.SIGKILL: "SIGKILL",
+                signal.SIGXCPU: "SIGXCPU (CPU time limit)", signal.SIGABRT: "SIGABRT (abort)",
+                signal.SIGBUS: "SIGBUS", signal.SIGFPE: "SIGFPE", signal.SIGILL: "SIGILL",
+                signal.SIGTERM: "SIGTERM", signal.SIGXFSZ: "SIGXFSZ (file size limit)"}
+
+
+class WorkerDied(Exception):
+    """The worker process ended; `how` says how, in words for a student."""
+
+    def __init__(self, how, returncode):
+        super().__init__(how)
+        self.how = how
+        self.returncode = returncode
+
+
+class Isolation:
+    """Who workers run as, decided once per grading run.
+
+    As root, each grading run claims its own worker user (prefix0, prefix1,
+    ...) under an exclusive lock, so that killing "every process of the worker
+    user" can never touch another run's workers when runs go in parallel.
+    """
+
+    MAX_USERS = 32
+
+    def __init__(self, user_prefix):
+        self.is_root = os.geteuid() == 0
+        self.user = None
+        self._lock = None
+        if self.is_root:
+            self.user, self._lock = claim_worker_user(user_prefix, self.MAX_USERS)
+            become_subreaper()
+            kill_all_processes_of(self.user.pw_uid)  # leftovers of a crashed run
+
+    @property
+    def dedicated_user(self):
+        return self.user is not None
+
+    @property
+    def description(self):
+        if self.dedicated_user:
+            return f"full (worker user {self.user.pw_name})"
+        return "reduced (not root: the submission runs as the same user as the grader)"
+
+    def release(self):
+        if self._lock is not None:
+            self._lock.close()
+            self._lock = None
+
+
+def claim_worker_user(prefix, max_users):
+    """The first worker user nobody else holds: (passwd entry, open lock file)."""
+    lock_dir = "/tmp/nnag-locks"
+    os.makedirs(lock_dir, mode=0o700, exist_ok=True)
+    for index in range(max_users):
+        name = f"{prefix}{index}"
+        lock = open(os.path.join(lock_dir, name + ".lock"), "w")
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            lock.close()
+            continue
+        return ensure_worker_user(name), lock
+    raise RuntimeError(f"all {max_users} worker users are busy")
+
+
+def ensure_worker_user(name, attempts=20):
+    """The worker's passwd entry; created (system user, no groups) if missing."""
+    for _ in range(attempts):
+        try:
+            return pwd.getpwnam(name)
+        except KeyError:
+            pass
+        # useradd fails while another useradd holds /etc/passwd: try again.
+        subprocess.run(["useradd", "--system", "--no-create-home", "--home-dir", "/nonexistent",
+                        "--shell", "/usr/sbin/nologin", "--user-group", name],
+                       capture_output=True)
+        time.sleep(0.05)
+    return pwd.getpwnam(name)
+
+
+class Runtime:
+    """Root-owned, world-readable copies of the worker's code, plus scratch space.
+
+    Workers cannot read the grader's own tree (it is 0700 on Gradescope), so
+    the two files they run are copied where they can read but not write them.
+    """
+
+    def __init__(self):
+        self.base = tempfile.mkdtemp(prefix="nnag-")
+        os.chmod(self.base, 0o711)
+        self.code_dir = os.path.join(self.base, "runtime")
+        os.mkdir(self.code_dir)
+        here = os.path.dirname(os.path.abspath(__file__))
+        for name in RUNTIME_FILES:
+            shutil.copyfile(os.path.join(here, name), os.path.join(self.code_dir, name))
+            os.chmod(os.path.join(self.code_dir, name), 0o644)
+        os.chmod(self.code_dir, 0o755)
+        self.private = os.path.join(self.base, "private")  # capture files: parent only
+        os.mkdir(self.private, 0o700)
+        self._count = 0
+
+    def new_workdir(self, submission_text):
+        """A fresh working directory holding only a read-only copy of the submission."""
+        self._count += 1
+        workdir = os.path.join(self.base, f"work{self._count}")
+        os.mkdir(workdir)
+        path = os.path.join(workdir, "neural_net.py")
+        with open(path, "w", encoding="utf-8") as handle:
+            handle.write(submission_text)
+        os.chmod(path, 0o644)
+        os.chmod(workdir, 0o755)
+        return workdir
+
+    def new_capture_file(self):
+        return os.path.join(self.private, f"output{self._count}.txt")
+
+    def cleanup(self):
+        shutil.rmtree(self.base, ignore_errors=True)
+
+
+class OutputCapture:
+    """The worker's stdout+stderr file, read back as bounded head and tail."""
+
+    def __init__(self, path, head_bytes, tail_bytes):
+        self.path = path
+        self.head_bytes = head_bytes
+        self.tail_bytes = tail_bytes
+        self.handle = open(path, "wb")
+        self.offset = 0
+
+    def take_new(self):
+        """Text written since the last call, at most head + tail bytes of it."""
+        end = os.stat(self.path).st_size
+        start, self.offset = self.offset, end
+        if end <= start:
+            return ""
+        with open(self.path, "rb") as reader:
+            if end - start <= self.head_bytes + self.tail_bytes:
+                reader.seek(start)
+                return reader.read(end - start).decode("utf-8", "replace")
+            reader.seek(start)
+            head = reader.read(self.head_bytes).decode("utf-8", "replace")
+            reader.seek(end - self.tail_bytes)
+            tail = reader.read(self.tail_bytes).decode("utf-8", "replace")
+        skipped = end - start - self.head_bytes - self.tail_bytes
+        return f"{head}\n... [{skipped} bytes of output cut] ...\n{tail}"
+
+    def close(self):
+        self.handle.close()
+
+
+class Worker:
+    """One worker process: start, request/reply with deadlines, kill."""
+
+    def __init__(self, runtime, isolation, submission_text, limits, python=None):
+        self.limits = limits
+        self.isolation = isolation
+        self.workdir = runtime.new_workdir(submission_text)
+        self.capture = OutputCapture(runtime.new_capture_file(),
+                                     limits["output_head_kb"] << 10,
+                                     limits["output_tail_kb"] << 10)
+        self.max_reply = limits["max_reply_mb"] << 20
+        self.max_header = limits["max_header_kb"] << 10
+        self.network_blocked = False
+        request_read, self.request_fd = os.pipe()
+        self.reply_fd, reply_write = os.pipe()
+        os.set_blocking(self.request_fd, False)
+        settings = {
+            "limits": limits, "dedicated_user": isolation.dedicated_user,
+            "block_network": True, "in_fd": request_read, "out_fd": reply_write,
+            "submission": os.path.join(self.workdir, "neural_net.py"),
+        }
+        user_args = {}
+        if isolation.dedicated_user:
+            user_args = dict(user=isolation.user.pw_uid, group=isolation.user.pw_gid,
+                             extra_groups=[])
+        import json
+        try:
+            self.process = subprocess.Popen(
+                [python or sys.executable, "-I", "-B",
+                 os.path.join(runtime.code_dir, "worker_main.py"), json.dumps(settings)],
+                stdin=subprocess.DEVNULL, stdout=self.capture.handle, stderr=subprocess.STDOUT,
+                pass_fds=(request_read, reply_write), cwd=self.workdir, env=worker_environment(self.workdir),
+                start_new_session=True, close_fds=True, **user_args)
+        finally:
+            os.close(request_read)
+            os.close(reply_write)
+
+    def wait_ready(self, timeout):
+        """Wait for the import of the submission: returns the ready/import_error header."""
+        header, _ = self.receive(time.monotonic() + timeout)
+        if header.get("op") == "ready":
+            self.network_blocked = header.get("network_blocked") is True
+        return header
+
+    def request(self, header, arrays, deadline):
+        """Send one request and return the validated (header, arrays) reply."""
+        try:
+            wire.send(self.request_fd, header, arrays, deadline)
+        except wire.PeerClosed:
+            raise self.died() from None
+        return self.receive(deadline)
+
+    def receive(self, deadline):
+        try:
+            return wire.receive(self.reply_fd, deadline, self.max_header, self.max_reply)
+        except wire.PeerClosed:
+            raise self.died() from None
+
+    def died(self):
+        """Explain the end of a worker whose reply pipe closed."""
+        try:
+            code = self.process.wait(timeout=2)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            return WorkerDied("closed its connection to the grader", None)
+        self.kill()
+        if code < 0:
+            name = SIGNAL_NAMES.get(-code, f"signal {-code}")
+            return WorkerDied(f"was killed by signal {-code}: {name}", code)
+        return WorkerDied(f"exited with code {code} (sys.exit or os._exit)", code)
+
+    def output(self):
+        return self.capture.take_new()
+
+    def kill(self):
+        """SIGKILL the process group, then every process of the worker user."""
+        try:
+            os.killpg(self.process.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        if self.isolation.dedicated_user:
+            kill_all_processes_of(self.isolation.user.pw_uid)
+        try:
+            self.process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            pass
+        for fd in (self.request_fd, self.reply_fd):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        self.request_fd = self.reply_fd = -1
+        self.capture.close()
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+    @property
+    def alive(self):
+        return self.request_fd >= 0 and self.process.poll() is None
+
+
+def worker_environment(workdir):
+    single_thread = "1"
+    return {
+        "PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": workdir, "LANG": "C.UTF-8",
+        "OPENBLAS_NUM_THREADS": single_thread, "OMP_NUM_THREADS": single_thread,
+        "MKL_NUM_THREADS": single_thread, "NUMEXPR_NUM_THREADS": single_thread,
+        "VECLIB_MAXIMUM_THREADS": single_thread, "MPLBACKEND": "Agg", "PYTHONHASHSEED": "0",
+    }
+
+
+def processes_of(uid):
+    """PIDs of every live process whose real uid is `uid` (from /proc)."""
+    pids = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/status", "rb") as status:
+                for line in status:
+                    if line.startswith(b"Uid:"):
+                        if int(line.split()[1]) == uid:
+                            pids.append(int(entry))
+                        break
+        except (OSError, ValueError):
+            continue
+    return pids
+
+
+def become_subreaper():
+    """Adopt orphaned descendants (a double-forked daemon) so they can be reaped."""
+    try:
+        import ctypes
+
+        PR_SET_CHILD_SUBREAPER = 36
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+    except (OSError, AttributeError):
+        pass
+
+
+def kill_all_processes_of(uid, attempts=50):
+    """Kill until none is left: a fork bomb may spawn while we sweep."""
+    for _ in range(attempts):
+        pids = processes_of(uid)
+        for pid in pids:
+            if _is_zombie(pid):
+                try:  # ours to reap when we are its subreaper; harmless otherwise
+                    os.waitpid(pid, os.WNOHANG)
+                except ChildProcessError:
+                    pass
+        pids = [pid for pid in pids if not _is_zombie(pid)]
+        if not pids:
+            return True
+        for pid in pids:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+        time.sleep(0.02)
+    return False
+
+
+def live_processes_of(uid):
+    """Processes of uid that still run (zombies are dead, waiting to be reaped)."""
+    return [pid for pid in processes_of(uid) if not _is_zombie(pid)]
+
+
+def _is_zombie(pid):
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            return stat.read().rsplit(b")", 1)[1].split()[0] == b"Z"
+    except (OSError, IndexError):
+        return True
+
+
+def remove_files_of(uid, roots=("/tmp", "/var/tmp", "/dev/shm")):
+    """Delete what the worker user left in the world-writable places."""
+    for root in roots:
+        for dirpath, dirnames, filenames in os.walk(root, topdown=False):
+            for name in filenames + dirnames:
+                path = os.path.join(dirpath, name)
+                try:
+                    if os.lstat(path).st_uid == uid:
+                        if os.path.isdir(path) and not os.path.islink(path):
+                            shutil.rmtree(path, ignore_errors=True)
+                        else:
+                            os.unlink(path)
+                except OSError:
+                    pass
