@@ -1,0 +1,249 @@
+"""Homework 5: backpropagation through a one-hidden-layer network, in numpy.
+
+Conventions used by every function below:
+- examples are ROWS: X has shape (N, M) for N examples with M features;
+- a linear layer maps M inputs to K outputs with W of shape (K, M) and b of
+  shape (K,), so Z = X W^T + b has shape (N, K);
+- labels y are integers of shape (N,); one-hot labels Y have shape (N, C);
+- the loss J of a batch is the MEAN cross-entropy over its N rows;
+- all arrays are float64 unless stated otherwise.
+
+Graded functions must be vectorized: no Python loops, comprehensions,
+np.vectorize, np.apply_along_axis or map over examples or units. The only
+loops allowed are the ones over epochs and minibatches in `train`.
+No function may modify its arguments.
+"""
+import numpy as np
+
+
+# ---------------------------------------------------------------------------
+# Labels
+# ---------------------------------------------------------------------------
+
+def one_hot(y, num_classes):
+    """Encode integer labels as one-hot rows.
+
+    Inputs:
+    - y: int array of shape (N,), values in {0, ..., num_classes - 1}
+    - num_classes: int C
+
+    Returns:
+    - Y: float64 array of shape (N, C) with Y[n, y[n]] = 1 and zeros elsewhere
+    """
+    # TODO: build Y (N, C) of zeros with a single 1 per row, in column y[n]
+    raise NotImplementedError("one_hot: not implemented yet (see the TODO)")
+
+
+# ---------------------------------------------------------------------------
+# Linear layer
+# ---------------------------------------------------------------------------
+
+def linear_forward(X, W, b):
+    """Forward pass of a linear (fully connected) layer.
+
+    Inputs:
+    - X: inputs, shape (N, M)
+    - W: weights, shape (K, M)
+    - b: biases, shape (K,)
+
+    Returns:
+    - Z: outputs, shape (N, K), Z = X W^T + b
+    """
+    # TODO: Z (N, K) from X (N, M), W (K, M) and b (K,)
+    raise NotImplementedError("linear_forward: not implemented yet (see the TODO)")
+
+
+def linear_backward(dZ, X, W, b):
+    """Backward pass of a linear layer.
+
+    Inputs:
+    - dZ: upstream gradient dJ/dZ, shape (N, K)
+    - X: the layer's inputs from the forward pass, shape (N, M)
+    - W: weights, shape (K, M)
+    - b: biases, shape (K,)
+
+    Returns a tuple (dX, dW, db):
+    - dX: gradient with respect to X, shape (N, M)
+    - dW: gradient with respect to W, shape (K, M)
+    - db: gradient with respect to b, shape (K,)
+    """
+    # TODO: dX (N, M), dW (K, M) and db (K,) from dZ (N, K); db sums over the batch
+    raise NotImplementedError("linear_backward: not implemented yet (see the TODO)")
+
+
+# ---------------------------------------------------------------------------
+# Sigmoid
+# ---------------------------------------------------------------------------
+
+def sigmoid_forward(Z):
+    """Elementwise logistic sigmoid, without overflow for large |Z|.
+
+    Inputs:
+    - Z: array of any shape, e.g. (N, H)
+
+    Returns:
+    - A: array of the same shape, A = 1 / (1 + exp(-Z)), values in [0, 1]
+    """
+    # TODO: A (same shape as Z); exp must never see a large positive argument
+    raise NotImplementedError("sigmoid_forward: not implemented yet (see the TODO)")
+
+
+def sigmoid_backward(dA, A):
+    """Backward pass of the sigmoid, written in terms of its OUTPUT.
+
+    Inputs:
+    - dA: upstream gradient dJ/dA, shape (N, H)
+    - A: the sigmoid's output from the forward pass, shape (N, H)
+
+    Returns:
+    - dZ: gradient with respect to the sigmoid's input, shape (N, H)
+    """
+    # TODO: dZ (N, H) from dA and the forward OUTPUT A
+    raise NotImplementedError("sigmoid_backward: not implemented yet (see the TODO)")
+
+
+# ---------------------------------------------------------------------------
+# Softmax and cross-entropy
+# ---------------------------------------------------------------------------
+
+def softmax(Z):
+    """Row-wise softmax, numerically stable for huge logits.
+
+    Inputs:
+    - Z: logits, shape (N, K)
+
+    Returns:
+    - P: probabilities, shape (N, K); every row is non-negative and sums to 1
+    """
+    # TODO: P (N, K), each ROW a distribution; shift each row by its max first
+    raise NotImplementedError("softmax: not implemented yet (see the TODO)")
+
+
+def cross_entropy(P, Y):
+    """Mean cross-entropy of predicted probabilities against one-hot labels.
+
+    Inputs:
+    - P: predicted probabilities, shape (N, K), rows sum to 1 (entries may be 0)
+    - Y: one-hot labels, shape (N, K)
+
+    Returns:
+    - J: float, -(1/N) sum_n sum_k Y[n, k] log P[n, k]; finite even where P is 0
+    """
+    # TODO: a float; average over the N rows, and keep log away from exact zeros
+    raise NotImplementedError("cross_entropy: not implemented yet (see the TODO)")
+
+
+def softmax_cross_entropy_backward(P, Y):
+    """Gradient of the mean cross-entropy with respect to the softmax LOGITS.
+
+    Inputs:
+    - P: softmax output, shape (N, K)
+    - Y: one-hot labels, shape (N, K)
+
+    Returns:
+    - dZ: dJ/dZ, shape (N, K), equal to (P - Y) / N
+    """
+    # TODO: dZ (N, K); remember the loss is a MEAN over the N rows
+    raise NotImplementedError("softmax_cross_entropy_backward: not implemented yet (see the TODO)")
+
+
+# ---------------------------------------------------------------------------
+# The network: input (M) -> linear -> sigmoid (H) -> linear -> softmax (K)
+# ---------------------------------------------------------------------------
+
+def init_params(n_input, n_hidden, n_output, seed=0):
+    """Random weights that break the symmetry between hidden units, zero biases.
+
+    Inputs:
+    - n_input: M, n_hidden: H, n_output: K (ints)
+    - seed: int, seeds the random generator (same seed, same parameters)
+
+    Returns a dict of float64 arrays:
+    - 'W1': (H, M), 'b1': (H,), 'W2': (K, H), 'b2': (K,)
+    """
+    # TODO: W1 (H, M) and W2 (K, H) random at a scale that keeps the sigmoid unsaturated; b1 (H,) and b2 (K,) zero
+    raise NotImplementedError("init_params: not implemented yet (see the TODO)")
+
+
+def forward(params, X):
+    """Forward pass of the whole network.
+
+    Inputs:
+    - params: dict with 'W1' (H, M), 'b1' (H,), 'W2' (K, H), 'b2' (K,)
+    - X: inputs, shape (N, M)
+
+    Returns a tuple (P, cache):
+    - P: class probabilities, shape (N, K)
+    - cache: dict of the arrays backward needs: 'X' (N, M), 'Z1' (N, H),
+      'A1' (N, H), 'Z2' (N, K), 'P' (N, K)
+    """
+    # TODO: chain linear -> sigmoid -> linear -> softmax and keep every intermediate in the cache
+    raise NotImplementedError("forward: not implemented yet (see the TODO)")
+
+
+def backward(params, cache, Y):
+    """Gradients of the mean cross-entropy with respect to every parameter.
+
+    Inputs:
+    - params: dict with 'W1' (H, M), 'b1' (H,), 'W2' (K, H), 'b2' (K,)
+    - cache: the dict returned by forward
+    - Y: one-hot labels, shape (N, K)
+
+    Returns:
+    - grads: dict with the same keys and shapes as params
+    """
+    # TODO: run the layers backward from dZ2 = (P - Y) / N to dW1 and db1
+    raise NotImplementedError("backward: not implemented yet (see the TODO)")
+
+
+def sgd_step(params, grads, lr):
+    """One step of gradient descent, returning NEW arrays.
+
+    Inputs:
+    - params: dict name -> array
+    - grads: dict with the same keys and shapes as params
+    - lr: float, the learning rate
+
+    Returns:
+    - new_params: dict with the same keys, new_params[k] = params[k] - lr * grads[k];
+      the input dicts and arrays are left unchanged
+    """
+    # TODO: a new dict of new arrays, theta - lr * grad for every key
+    raise NotImplementedError("sgd_step: not implemented yet (see the TODO)")
+
+
+def predict(params, X):
+    """Predicted class of every example.
+
+    Inputs:
+    - params: dict as returned by init_params
+    - X: inputs, shape (N, M)
+
+    Returns:
+    - y_pred: int array of shape (N,), the most probable class of each row
+    """
+    # TODO: y_pred (N,) ints: the most probable class of each ROW
+    raise NotImplementedError("predict: not implemented yet (see the TODO)")
+
+
+def train(params, X_train, y_train, X_val, y_val, lr, epochs, batch_size, seed=0):
+    """Minibatch SGD on the mean cross-entropy.
+
+    Every epoch shuffles the training set (X and y together) with a generator
+    seeded by `seed`, then visits every example exactly once in minibatches of
+    `batch_size`; the last minibatch may be smaller.
+
+    Inputs:
+    - params: dict as returned by init_params (not modified)
+    - X_train: (N_train, M) floats; y_train: (N_train,) int labels
+    - X_val: (N_val, M) floats; y_val: (N_val,) int labels
+    - lr: float learning rate; epochs: int; batch_size: int; seed: int
+
+    Returns a tuple (params, history):
+    - params: the trained parameters, same keys and shapes as the input
+    - history: dict of lists with one float per epoch: 'train_loss',
+      'train_acc', 'val_loss', 'val_acc', each measured on the FULL training /
+      validation set with the parameters at the end of that epoch
+    """
+    # TODO: per epoch, shuffle X and y with one permutation, take every minibatch (the last may be short), step; then record the four metrics on the full sets
+    raise NotImplementedError("train: not implemented yet (see the TODO)")
