@@ -754,13 +754,14 @@ def visualize_weights(W1, path, title=None):
     - path: str
     """
     mosaic = weight_mosaic(W1)
-    size = min(10.0, max(3.0, mosaic.shape[1] / 28.0))
+    size = min(10.0, max(4.5, mosaic.shape[1] / 28.0))
     fig = new_figure(size, size * mosaic.shape[0] / mosaic.shape[1] + 0.5)
     axes = fig.add_subplot(1, 1, 1)
     cmap = _gray_with_white_background()
     axes.imshow(mosaic, cmap=cmap, vmin=0.0, vmax=1.0, interpolation="nearest")
     axes.set_axis_off()
-    axes.set_title(title or f"first-layer weights of the {np.shape(W1)[0]} hidden units")
+    axes.set_title(title or f"first-layer weights of the {np.shape(W1)[0]} hidden units",
+                   fontsize=10)
     fig.tight_layout()
     return save_figure(fig, path)
 
