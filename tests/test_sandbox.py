@@ -1,0 +1,328 @@
+"""The sandbox and the Student proxy against faulty and hostile submissions.
+
+Each case is the reference with one function replaced (or a whole file); the
+proxy must turn every failure into a SubmissionError with a clear message,
+keep other functions working, and leave no process of the worker user.
+"""
+import json
+import os
+import resource
+import time
+
+import numpy as np
+import pytest
+
+from autograder import oracle, sandbox
+from autograder.grade import load_config
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REFERENCE = open(os.path.join(HERE, "..", "reference", "neural_net.py"), encoding="utf-8").read()
+IS_ROOT = os.geteuid() == 0
+
+
+def config(call_timeout=2):
+    settings = load_config()
+    settings["limits"] = dict(settings["limits"], call_timeout_s=call_timeout,
+                              startup_timeout_s=3)
+    return settings
+
+
+def with_override(code):
+    """The reference with extra definitions appended (later defs win)."""
+    return REFERENCE + "\n\n" + code + "\n"
+
+
+def small_inputs():
+    rng = np.random.default_rng(0)
+    return rng.normal(size=(5, 3)), rng.normal(size=(4, 3)), rng.normal(size=4)
+
+
+@pytest.fixture
+def make_student():
+    made = []
+
+    def make(source, **kwargs):
+        student = oracle.Student(source, config(**kwargs))
+        made.append(student)
+        return student
+
+    yield make
+    for student in made:
+        uid = student.isolation.user.pw_uid if student.isolation.dedicated_user else None
+        student.close()
+        if uid is not None:
+            assert sandbox.live_processes_of(uid) == [], "worker user's processes left behind"
+
+
+def test_reference_values_cross_the_boundary_exactly(make_student):
+    student = make_student(REFERENCE)
+    X, W, b = small_inputs()
+    Z = student.linear_forward(X, W, b)
+    assert Z.dtype == np.float64 and Z.shape == (5, 4)
+    np.testing.assert_array_equal(Z, X @ W.T + b)
+    params = student.init_params(3, 4, 2, seed=1)
+    assert sorted(params) == ["W1", "W2", "b1", "b2"]
+    assert isinstance(student.cross_entropy(np.full((2, 3), 1 / 3), np.eye(3)[:2]), float)
+
+
+def test_trace_counts_and_arguments_after_the_call(make_student):
+    student = make_student(REFERENCE)
+    X, W, b = small_inputs()
+    small = student.call("linear_forward", X, W, b, trace=True, return_args=True)
+    big = student.call("linear_forward", np.ones((500, 3)), W, b, trace=True)
+    assert small.steps == big.steps > 0
+    np.testing.assert_array_equal(small.args_after[0], X)
+
+
+def test_a_loop_over_examples_shows_in_the_step_count(make_student):
+    student = make_student(with_override(
+        "def linear_forward(X, W, b):\n"
+        "    return np.array([W @ x + b for x in X])\n"))
+    W, b = np.ones((4, 3)), np.zeros(4)
+    few = student.call("linear_forward", np.ones((8, 3)), W, b, trace=True).steps
+    many = student.call("linear_forward", np.ones((64, 3)), W, b, trace=True).steps
+    assert many > few * 4
+
+
+HOSTILE_CALLS = [
+    ("hang that swallows signals",
+     "def linear_forward(X, W, b):\n"
+     "    import signal\n"
+     "    for s in (signal.SIGTERM, signal.SIGINT, signal.SIGALRM, signal.SIGHUP):\n"
+     "        signal.signal(s, signal.SIG_IGN)\n"
+     "    while True:\n        pass\n",
+     oracle.CallTimeout, "timed out after 2 s in linear_forward"),
+    ("sleep", "def linear_forward(X, W, b):\n    import time\n    time.sleep(60)\n",
+     oracle.CallTimeout, "timed out"),
+    ("segfault", "def linear_forward(X, W, b):\n    import ctypes\n    ctypes.string_at(0)\n",
+     oracle.WorkerCrashed, "killed by signal 11"),
+    ("os._exit", "def linear_forward(X, W, b):\n    import os\n    os._exit(3)\n",
+     oracle.WorkerCrashed, "exited with code 3"),
+    ("sys.exit", "def linear_forward(X, W, b):\n    import sys\n    sys.exit(0)\n",
+     oracle.StudentException, "raised SystemExit"),
+    ("KeyboardInterrupt", "def linear_forward(X, W, b):\n    raise KeyboardInterrupt\n",
+     oracle.StudentException, "raised KeyboardInterrupt"),
+    ("exception", "def linear_forward(X, W, b):\n    return X @ W\n",
+     oracle.StudentException, "raised ValueError: matmul"),
+    ("not implemented", "def linear_forward(X, W, b):\n    raise NotImplementedError\n",
+     oracle.StudentException, "linear_forward is not implemented yet"),
+    ("memory bomb",
+     "def linear_forward(X, W, b):\n    hoard = [bytearray(10 ** 8) for _ in range(100)]\n",
+     oracle.MemoryLimit, "exceeded the memory limit in linear_forward"),
+    ("bool dtype", "def linear_forward(X, W, b):\n    return X @ W.T > 0\n",
+     oracle.BadReturn, "dtype bool"),
+    ("complex dtype", "def linear_forward(X, W, b):\n    return (X @ W.T + b) * 1j\n",
+     oracle.BadReturn, "dtype complex128"),
+    ("object dtype",
+     "def linear_forward(X, W, b):\n    return np.array([None, 1.0], dtype=object)\n",
+     oracle.BadReturn, "dtype object"),
+    ("forged reply claiming 10^9 elements",
+     "def linear_forward(X, W, b):\n"
+     "    import json, os, struct, sys, time\n"
+     "    fd = json.loads(sys.argv[1])['out_fd']\n"
+     "    header = json.dumps({'op': 'return', 'value': {'t': 'a', 'i': 0},\n"
+     "                         'arrays': [{'dtype': '<f8', 'shape': [10 ** 9]}]}).encode()\n"
+     "    os.write(fd, struct.pack('>I', len(header)) + header)\n"
+     "    time.sleep(30)\n",
+     oracle.ProtocolViolation, "exceeds the cap"),
+    ("forged reply with a pickled object",
+     "def linear_forward(X, W, b):\n"
+     "    import json, os, struct, sys, time\n"
+     "    fd = json.loads(sys.argv[1])['out_fd']\n"
+     "    header = json.dumps({'op': 'return', 'value': {'t': 'a', 'i': 0},\n"
+     "                         'arrays': [{'dtype': '|O', 'shape': [1]}]}).encode()\n"
+     "    os.write(fd, struct.pack('>I', len(header)) + header)\n"
+     "    time.sleep(30)\n",
+     oracle.ProtocolViolation, "not allowed"),
+]
+
+
+@pytest.mark.parametrize("name,code,error,message", HOSTILE_CALLS, ids=[c[0] for c in HOSTILE_CALLS])
+def test_a_failing_function_fails_alone_with_a_clear_message(make_student, name, code, error,
+                                                             message):
+    student = make_student(with_override(code))
+    X, W, b = small_inputs()
+    started = time.monotonic()
+    with pytest.raises(error) as caught:
+        student.linear_forward(X, W, b)
+    assert message in str(caught.value)
+    assert time.monotonic() - started < 10
+    # The other functions still work (in a fresh worker if the old one died).
+    np.testing.assert_allclose(student.sigmoid_forward(np.zeros(3)), 0.5)
+
+
+def test_a_hung_function_fails_fast_the_second_time(make_student):
+    student = make_student(with_override(
+        "def softmax(Z):\n    while True:\n        pass\n"))
+    with pytest.raises(oracle.CallTimeout):
+        student.softmax(np.zeros((2, 3)))
+    started = time.monotonic()
+    with pytest.raises(oracle.CallTimeout):
+        student.softmax(np.zeros((2, 3)))
+    assert time.monotonic() - started < 0.5
+
+
+def test_strange_return_values_are_rebuilt_as_plain_data(make_student):
+    student = make_student(with_override(
+        "class Liar(np.ndarray):\n"
+        "    def __eq__(self, other):\n        return True\n"
+        "    def __array_function__(self, *args, **kwargs):\n        return True\n"
+        "class Evil:\n"
+        "    def __reduce__(self):\n        return (print, ('pwned',))\n"
+        "def linear_forward(X, W, b):\n    return np.zeros((5, 4)).view(Liar)\n"
+        "def softmax(Z):\n    return Evil()\n"
+        "def cross_entropy(P, Y):\n    return 'low'\n"
+        "def one_hot(y, num_classes):\n    return None\n"))
+    X, W, b = small_inputs()
+    value = student.linear_forward(X, W, b)
+    assert type(value) is np.ndarray and not np.array_equal(value, X @ W.T + b)
+    assert isinstance(student.softmax(np.zeros((2, 2))), oracle.Opaque)
+    assert student.cross_entropy(np.ones((1, 1)), np.ones((1, 1))).type_name == "str"
+    assert student.one_hot(np.zeros(2, dtype=int), 2) is None
+
+
+def test_a_missing_function_is_named(make_student):
+    student = make_student("import numpy as np\n")
+    with pytest.raises(oracle.MissingFunction, match="softmax is not defined"):
+        student.softmax(np.zeros((2, 2)))
+
+
+IMPORT_FAILURES = [
+    ("syntax error", "def f(:\n    pass\n", "at line 1: SyntaxError"),
+    ("missing module", "import torch\n", "No module named 'torch'"),
+    ("exit at import", "import sys\nsys.exit(1)\n", "SystemExit"),
+    ("os._exit at import", "import os\nos._exit(0)\n", "exited with code 0"),
+    ("hang at import", "while True:\n    pass\n", "did not finish within 3 s"),
+]
+
+
+@pytest.mark.parametrize("name,source,message", IMPORT_FAILURES, ids=[c[0] for c in IMPORT_FAILURES])
+def test_import_failures_fail_every_call_with_one_message(make_student, name, source, message):
+    student = make_student(source)
+    for _ in range(2):
+        with pytest.raises(oracle.ImportFailed) as caught:
+            student.softmax(np.zeros((2, 2)))
+        assert message in str(caught.value)
+
+
+def test_output_flood_is_capped_in_the_parent(make_student):
+    student = make_student(with_override(
+        "def linear_forward(X, W, b):\n"
+        "    import sys\n"
+        "    line = 'x' * 1023 + '\\n'\n"
+        "    try:\n"
+        "        for _ in range(2 ** 20):\n"  # 1 GB if nothing stopped it
+        "            sys.stdout.write(line)\n"
+        "    except OSError:\n"
+        "        pass\n"
+        "    return X @ W.T + b\n"))
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    X, W, b = small_inputs()
+    result = student.call("linear_forward", X, W, b)
+    limits = student.limits
+    assert len(result.output) <= ((limits["output_head_kb"] + limits["output_tail_kb"]) << 10) + 200
+    assert "bytes of output cut" in result.output
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 64 << 10  # KB
+
+
+@pytest.mark.skipif(not IS_ROOT, reason="isolation by user needs root")
+class TestIsolation:
+    def test_worker_runs_unprivileged_without_groups_or_secrets(self, make_student, monkeypatch):
+        monkeypatch.setenv("GRADER_SECRET", "s3cret")
+        student = make_student(with_override(
+            "def one_hot(y, num_classes):\n"
+            "    import os\n"
+            "    return np.array([os.getuid(), os.getgid(), len(os.getgroups()),\n"
+            "                     int('s3cret' in str(os.environ))])\n"))
+        uid, gid, groups, secret_seen = student.one_hot(np.zeros(1, dtype=int), 2)
+        assert uid == student.isolation.user.pw_uid != 0
+        assert gid == student.isolation.user.pw_gid
+        assert groups <= 1 and secret_seen == 0
+
+    def test_grader_files_and_parent_are_out_of_reach(self, make_student, tmp_path):
+        private = tmp_path / "source"
+        private.mkdir(mode=0o700)
+        (private / "answers.txt").write_text("expected values")
+        student = make_student(with_override(
+            "def one_hot(y, num_classes):\n"
+            "    import os, signal\n"
+            "    outcomes = []\n"
+            f"    for attempt in (lambda: open({str(private / 'answers.txt')!r}).read(),\n"
+            "                    lambda: os.kill(os.getppid(), signal.SIGKILL),\n"
+            "                    lambda: os.kill(1, signal.SIGKILL),\n"
+            "                    lambda: open('/etc/shadow').read(),\n"
+            "                    lambda: open('neural_net.py', 'a').write('#'),\n"
+            "                    lambda: __import__('socket').create_connection(('127.0.0.1', 22), 1)):\n"
+            "        try:\n"
+            "            attempt()\n"
+            "            outcomes.append(1)\n"
+            "        except OSError:\n"
+            "            outcomes.append(0)\n"
+            "    return np.array(outcomes)\n"))
+        outcomes = student.one_hot(np.zeros(1, dtype=int), 2)
+        expected_blocked = [0, 0, 0, 0, 0] + ([0] if student.network_blocked else [outcomes[-1]])
+        assert list(outcomes) == expected_blocked
+        assert os.getpid()  # still alive
+
+    def test_a_double_forked_daemon_does_not_survive(self, make_student):
+        student = make_student(with_override(
+            "def linear_forward(X, W, b):\n"
+            "    import os, time\n"
+            "    if os.fork() == 0:\n"
+            "        os.setsid()\n"
+            "        if os.fork() == 0:\n"
+            "            time.sleep(600)\n"
+            "        os._exit(0)\n"
+            "    return X @ W.T + b\n"))
+        X, W, b = small_inputs()
+        student.linear_forward(X, W, b)
+        uid = student.isolation.user.pw_uid
+        assert len(sandbox.live_processes_of(uid)) >= 2  # the worker and the daemon
+        student.close()
+        assert sandbox.live_processes_of(uid) == []
+
+    def test_fork_and_thread_bombs_are_contained(self, make_student):
+        student = make_student(with_override(
+            "def linear_forward(X, W, b):\n"
+            "    import os\n"
+            "    while True:\n"
+            "        try:\n"
+            "            os.fork()\n"
+            "        except OSError:\n"
+            "            pass\n"
+            "def softmax(Z):\n"
+            "    import threading, time\n"
+            "    while True:\n"
+            "        try:\n"
+            "            threading.Thread(target=time.sleep, args=(60,)).start()\n"
+            "        except RuntimeError:\n"
+            "            pass\n"))
+        X, W, b = small_inputs()
+        for call in (lambda: student.linear_forward(X, W, b),
+                     lambda: student.softmax(np.zeros((2, 2)))):
+            with pytest.raises(oracle.SubmissionError):
+                call()
+            uid = student.isolation.user.pw_uid
+            assert len(sandbox.live_processes_of(uid)) <= 1  # at most a fresh worker
+        np.testing.assert_allclose(student.sigmoid_forward(np.zeros(2)), 0.5)
+
+    def test_parallel_runs_get_different_worker_users(self, make_student):
+        first, second = make_student(REFERENCE), make_student(REFERENCE)
+        assert first.isolation.user.pw_uid != second.isolation.user.pw_uid
+
+
+def test_settings_reach_the_worker_as_hard_limits(make_student):
+    student = make_student(with_override(
+        "def one_hot(y, num_classes):\n"
+        "    import resource\n"
+        "    return np.array([resource.getrlimit(resource.RLIMIT_AS)[1],\n"
+        "                     resource.getrlimit(resource.RLIMIT_FSIZE)[1]])\n"))
+    memory, file_size = student.one_hot(np.zeros(1, dtype=int), 2)
+    assert memory == student.limits["memory_mb"] << 20
+    assert file_size == student.limits["file_size_mb"] << 20
+
+
+def test_config_is_json_readable_by_the_standard_library():
+    with open(os.path.join(HERE, "..", "autograder", "config.json"), encoding="utf-8") as handle:
+        settings = json.load(handle)
+    assert settings["limits"]["call_timeout_s"] > 0
