@@ -89,7 +89,7 @@ class RefusedStudent:
     def __init__(self, reason):
         from autograder.oracle import ImportFailed
 
-        self.error = ImportFailed(reason)
+        self.import_error = ImportFailed(reason)
         self.source = ""
         self.filename = SUBMISSION_NAME
         self.test_deadline = None
@@ -99,7 +99,7 @@ class RefusedStudent:
         self.overhead_s = 0.0
 
     def call(self, fn, *args, **kwargs):
-        raise self.error
+        raise self.import_error
 
     def __getattr__(self, name):
         if name.startswith("_"):
@@ -143,8 +143,11 @@ def lock_down(root):
 # ---------------------------------------------------------------------------
 
 def grade_submission(submission, results_path, *, autograder_root=None, config=None,
-                     suite=None, stream=None, quiet=False):
+                     suite=None, bind=None, stream=None, quiet=False):
     """Grade one submission and write results_path; returns the results dict.
+
+    `suite` and `bind` (a function given the Student proxy) replace the
+    homework's suites, for testing the machinery itself.
 
     Never raises for anything the submission does, and writes a valid
     results.json (score 0 with a message) even if the grader itself fails.
@@ -158,13 +161,12 @@ def grade_submission(submission, results_path, *, autograder_root=None, config=N
             lock_down(autograder_root)
         student = make_student(submission, config)
         if suite is None:
-            from autograder.suites import load_suites
+            from autograder.suites import base, load_suites
 
-            suite = load_suites()
+            suite, bind = load_suites(), base.set_student
+        bind(student)
         from autograder.runner import GradedRunner
-        from autograder.suites import base
 
-        base.set_student(student)
         limits = config["limits"]
         runner = GradedRunner(stream=stream, student=student,
                               default_time_s=limits["test_time_s"],
@@ -224,7 +226,7 @@ def summary_markdown(data, student):
         rows[function_of(test)] = (got + test.get("score", 0.0), worth + test.get("max_score", 0.0),
                                    failed + (test.get("status") == "failed"))
     lines = []
-    import_error = getattr(student, "import_error", None) or getattr(student, "error", None)
+    import_error = student.import_error
     if import_error is not None:
         lines += [f"**{import_error}**", ""]
     lines += ["| function | points | tests failed |", "|---|---|---|"]

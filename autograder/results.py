@@ -73,6 +73,8 @@ def finalize(data):
         score = min(max(score, 0.0), max_score)
         test["score"], test["max_score"] = round(score, 4), max_score
         test["status"] = "passed" if score >= max_score else "failed"
+        if "tags" in test:
+            test["tags"] = [str(tag) for tag in test["tags"]]
         total += score
     data["score"] = round(total, 4)
     return data
