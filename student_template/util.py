@@ -406,7 +406,7 @@ def download_file(url, path, sha256, timeout=60.0):
     return path
 
 
-def download_mnist(cache_dir=None, mirrors=MNIST_MIRRORS, timeout=60.0):
+def download_mnist(cache_dir=None, mirrors=None, timeout=60.0):
     """Make sure cache_dir holds the four MNIST .gz files with their known SHA-256.
 
     Files already there with the right checksum are kept; missing or
@@ -414,13 +414,14 @@ def download_mnist(cache_dir=None, mirrors=MNIST_MIRRORS, timeout=60.0):
 
     Inputs:
     - cache_dir: str or None (None: MNIST_CACHE_DIR, under ~/.cache)
-    - mirrors: sequence of base URLs ending in '/'
+    - mirrors: sequence of base URLs ending in '/' (None: MNIST_MIRRORS)
     - timeout: float, seconds per network operation
 
     Returns:
     - cache_dir: str, the directory holding the four verified files
     """
     cache_dir = MNIST_CACHE_DIR if cache_dir is None else cache_dir
+    mirrors = MNIST_MIRRORS if mirrors is None else mirrors
     for name, sha256 in MNIST_SHA256.items():
         path = os.path.join(cache_dir, name)
         if os.path.isfile(path) and sha256_of_file(path) == sha256:
