@@ -250,8 +250,8 @@ def handout_entries(template_dir=TEMPLATE_DIR, reference_dir=REFERENCE_DIR):
 
 
 def normalize(line):
-    """A line without any whitespace: what "the same line" means for leaks."""
-    return re.sub(r"\s+", "", line)
+    """What "the same line" means for leaks: no whitespace, one quote style."""
+    return re.sub(r"\s+", "", line).replace("'", '"')
 
 
 def solution_lines(reference_dir=REFERENCE_DIR, min_chars=MIN_LEAK_CHARS):
