@@ -1,0 +1,49 @@
+"""The validation catalogues: correct alternatives, planted bugs, hostile submissions.
+
+    from autograder.validation import CATALOGUE, materialize
+    materialize(entry, "/tmp/sub")       # the folder a student would upload
+
+`python -m autograder validate` runs them all (autograder/validate.py).
+"""
+import fnmatch
+
+from autograder.validation.correct import CORRECT
+from autograder.validation.hostile import HOSTILE
+from autograder.validation.model import (  # noqa: F401  (the package's API)
+    CALLS, FUNCTIONS, KINDS, NETWORK_PORT, REFERENCE_PATH, TEMPLATE_PATH, Entry, Expected,
+    build_source, dependants, full_marks, materialize, only, reference_source, stub_source, zero,
+)
+from autograder.validation.planted import PLANTED
+
+CATALOGUE = CORRECT + PLANTED + HOSTILE
+
+
+def _check_unique(entries):
+    seen = set()
+    for entry in entries:
+        if entry.name in seen:
+            raise ValueError(f"two catalogue entries are named {entry.name}")
+        seen.add(entry.name)
+
+
+_check_unique(CATALOGUE)
+
+
+def select(kinds=None, patterns=None, entries=None):
+    """Entries of the given kinds whose names match any of the fnmatch patterns."""
+    entries = CATALOGUE if entries is None else entries
+    chosen = []
+    for entry in entries:
+        if kinds and entry.kind not in kinds:
+            continue
+        if patterns and not any(fnmatch.fnmatchcase(entry.name, p) for p in patterns):
+            continue
+        chosen.append(entry)
+    return chosen
+
+
+def by_name(name):
+    for entry in CATALOGUE:
+        if entry.name == name:
+            return entry
+    raise KeyError(name)
