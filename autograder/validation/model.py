@@ -289,4 +289,4 @@ def materialize(entry, dest_dir):
     return path
 
 
-NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
+NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*$")
