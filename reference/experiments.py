@@ -111,13 +111,12 @@ class EpochProgress:
             self.stream.flush()
 
 
-def train_one(data, n_hidden, lr, epochs, batch_size, seed, log=print):
+def train_one(data, n_hidden, lr, epochs, batch_size, seed):
     """Initialise and train one network with the student's neural_net.
 
     Inputs:
     - data: dict with 'X_train' (N, 784), 'y_train' (N,), 'X_val' (V, 784), 'y_val' (V,)
     - n_hidden: int H; lr: float; epochs: int; batch_size: int; seed: int
-    - log: function taking one str, for progress lines
 
     Returns:
     - run: dict with 'n_hidden', 'lr', 'params' (W1 (H, 784), b1 (H,),
@@ -242,7 +241,7 @@ def run_experiments(data, out_dir, epochs=20, batch_size=64, seed=0, class_names
     for number, (n_hidden, lr) in enumerate(plan, start=1):
         log(f"[{number}/{len(plan)}] {n_hidden} hidden units, learning rate {lr:g}: "
             f"training {epochs} epochs on {len(data['y_train'])} examples ...")
-        run = train_one(data, n_hidden, lr, epochs, batch_size, seed, log)
+        run = train_one(data, n_hidden, lr, epochs, batch_size, seed)
         for line in history_table(run["history"]):
             log(line)
         log(f"    done in {run['seconds']:.1f} s: final validation accuracy "
