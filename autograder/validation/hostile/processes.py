@@ -4,13 +4,17 @@ import os as _nnag_os
 import time as _nnag_time
 
 
-def _nnag_fork_bomb(seconds=120.0):
+def _nnag_fork_bomb(seconds=120.0, generations=7):
+    """Every process forks `generations` times (at most 2**7 = 128 processes even
+    without a process limit), then all of them spin until the deadline."""
     deadline = _nnag_time.time() + seconds
-    while _nnag_time.time() < deadline:
+    for _ in range(generations):
         try:
             _nnag_os.fork()
         except OSError:
-            _nnag_time.sleep(0.01)
+            pass
+    while _nnag_time.time() < deadline:
+        pass
     _nnag_os._exit(0)
 
 
@@ -18,10 +22,11 @@ def _nnag_thread_bomb(seconds=120.0):
     import threading
 
     started = 0
-    while started < 100000:
+    while started < 2000:
         thread = threading.Thread(target=_nnag_time.sleep, args=(seconds,))
         thread.start()  # RuntimeError: can't start new thread, when the limit is hit
         started += 1
+    raise RuntimeError(f"started {started} threads without hitting a limit")
 
 
 def _nnag_daemonize(seconds=300.0):

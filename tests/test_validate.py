@@ -1,0 +1,157 @@
+"""The validate verb: its judgement, its table, and a fast end-to-end subset.
+
+The subset runs through run_autograder exactly as the full validation does
+(`python -m autograder validate`, run in full by .ci/run), one entry per
+distinct mechanism: full marks, the blank template, a wrong gradient, a
+loop, a hang (timeout), a segfault (crash), a forged results.json with
+os._exit, a bool dtype and a forged protocol header.
+"""
+import json
+import os
+
+import pytest
+
+from autograder import validate
+from autograder.validation import Expected, by_name, only, zero
+
+FAST_SUBSET = ["reference", "template", "dW_transposed", "loop_sigmoid_forward",
+               "hang_in_function", "segfault_in_function", "forged_results_then_os_exit",
+               "returns_bool_dtype", "malicious_array_header"]
+
+
+def results(*tests, output="", score=None):
+    tests = [dict(name=f"{f}: check {i}", score=s, max_score=m, tags=[f], output=o,
+                  status="passed" if s >= m else "failed")
+             for i, (f, s, m, o) in enumerate(tests)]
+    total = sum(t["score"] for t in tests) if score is None else score
+    return {"score": total, "output": output, "tests": tests}
+
+
+FULL = results(("softmax", 50, 50, ""), ("forward", 50, 50, ""))
+
+
+# ---------------------------------------------------------------------------
+# judge
+# ---------------------------------------------------------------------------
+
+def test_full_marks_needs_every_test_passed():
+    problems, got, _, _ = validate.judge(Expected(score=100.0), FULL, "reference")
+    assert problems == [] and got == "100"
+    data = results(("softmax", 49, 50, "close"), ("forward", 50, 50, ""))
+    problems, got, _, _ = validate.judge(Expected(score=100.0), data)
+    assert problems and got == "lost softmax"
+
+
+def test_reference_row_insists_on_100_points_in_all():
+    data = results(("softmax", 10, 10, ""))
+    problems, _, _, _ = validate.judge(Expected(score=100.0), data, "reference")
+    assert any("worth 10 points" in p for p in problems)
+    assert validate.judge(Expected(score=100.0), data, "correct")[0] == []
+
+
+def test_exact_score_and_message():
+    data = results(("softmax", 0, 50, "softmax is not implemented yet"),
+                   ("forward", 0, 50, "forward is not implemented yet"))
+    assert validate.judge(zero(r"not implemented"), data)[0] == []
+    assert validate.judge(zero(r"timed out"), data)[0] == ["no message matches /timed out/"]
+    forged = dict(data, score=100.0)
+    assert "expected a score of 0, got 100" in validate.judge(zero(), forged)[0]
+
+
+def test_lose_only_attributes_failures_by_tag():
+    data = results(("softmax", 0, 10, "wrong axis"), ("forward", 0, 10, "rows"),
+                   ("linear_forward", 10, 10, ""))
+    assert validate.judge(only("softmax"), data)[0] == []  # forward calls softmax
+    problems = validate.judge(only("softmax", also=()), data)[0]
+    assert problems == ["also lost points in forward"]
+    problems = validate.judge(only("linear_forward"), data)[0]
+    assert "no failing test of linear_forward" in problems
+    assert validate.judge(only("softmax"), FULL)[0][0] == "lost no points"
+
+
+def test_failing_test_without_a_message_is_a_problem():
+    data = results(("softmax", 0, 10, ""))
+    assert "failing test without a message: softmax: check 0" in validate.judge(
+        only("softmax"), data)[0]
+
+
+def test_may_lose_only_accepts_full_marks():
+    expected = Expected(may_lose_only=("predict",))
+    assert validate.judge(expected, FULL)[0] == []
+    data = results(("predict", 0, 10, "flood"), ("train", 0, 10, "x"))
+    assert validate.judge(expected, data)[0] == ["lost points in train"]
+
+
+def test_function_of_falls_back_to_the_name():
+    assert validate.function_of({"name": "softmax: rows sum to 1"}) == "softmax"
+    assert validate.function_of({"name": "x", "tags": ["train"]}) == "train"
+
+
+def test_validate_structure_rejects_what_gradescope_rejects():
+    validate.validate_structure(FULL)
+    for bad in ({"tests": []}, {"score": "100", "tests": []}, {"score": 1, "tests": {}},
+                {"score": 1, "tests": [{"name": "a", "score": 2, "max_score": 1}]}):
+        with pytest.raises(ValueError):
+            validate.validate_structure(bad)
+
+
+def test_table_and_summary():
+    rows = [validate.Row("reference", "reference", "100", got="100", score=100.0, seconds=3.2),
+            validate.Row("dW_transposed", "planted", "lose linear_backward", got="100",
+                         score=100.0, seconds=4.0, verdict="OFF",
+                         problems=["lost no points"])]
+    table = validate.format_table(rows)
+    assert table.splitlines()[0].split() == ["submission", "expected", "got", "score", "time",
+                                             "verdict"]
+    assert "plan/dW_transposed" in table and "OFF" in table
+    assert validate.summary_line(rows) == "validation: 1/2 as expected"
+    assert "lost no points" in validate.format_problems(rows)
+
+
+def test_tree_digest_sees_content_not_modes(tmp_path):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "f.py").write_text("x = 1\n")
+    before = validate.tree_digest([str(tmp_path / "a")])
+    os.chmod(tmp_path / "a" / "f.py", 0o600)
+    assert validate.tree_digest([str(tmp_path / "a")]) == before
+    with open(tmp_path / "a" / "f.py", "a") as handle:
+        handle.write("# appended\n")
+    assert validate.tree_digest([str(tmp_path / "a")]) != before
+
+
+def test_list_and_selection(capsys):
+    assert validate.main(["--list", "--kind", "correct"]) == 0
+    out = capsys.readouterr().out
+    assert "np_dot_instead_of_matmul" in out and "dW_transposed" not in out
+    names = [t.name for t in validate.choose(validate.all_targets(), None, ["reference", "dW_*"])]
+    assert names[0] == "reference" and all(n == "reference" or n.startswith("dW_") for n in names)
+    assert by_name("fork_bomb").exclusive
+
+
+# ---------------------------------------------------------------------------
+# End to end: the fast subset through run_autograder
+# ---------------------------------------------------------------------------
+
+def _grader_ready():
+    root = validate.ROOT
+    if not os.path.exists(os.path.join(root, "run_autograder")):
+        return "run_autograder does not exist yet"
+    try:
+        from autograder.suites import load_suites
+
+        load_suites()
+    except Exception as error:  # noqa: BLE001
+        return f"the suites do not load yet ({type(error).__name__}: {error})"
+    return None
+
+
+@pytest.mark.skipif(_grader_ready() is not None, reason=str(_grader_ready()))
+def test_fast_subset_end_to_end(tmp_path):
+    report = tmp_path / "validation.json"
+    code = validate.main(["--only", ",".join(FAST_SUBSET), "--jobs", str(os.cpu_count() or 1),
+                          "--json", str(report), "--work-dir", str(tmp_path / "work"), "-q"])
+    data = json.loads(report.read_text())
+    off = {row["name"]: row["problems"] for row in data["rows"] if row["verdict"] != "ok"}
+    assert not off and not data["global_problems"], json.dumps(off, indent=1)
+    assert code == 0
+    assert sorted(row["name"] for row in data["rows"]) == sorted(FAST_SUBSET)
