@@ -474,6 +474,16 @@ def run_batch(path, csv_path, *, jobs=1, python=None, cap_s=None, keep=None, str
     stream = stream or sys.stdout
     python = python or sys.executable
     cap_s = cap_s or default_cap()
+    if os.geteuid() == 0:
+        from autograder.sandbox import Isolation
+
+        if jobs > Isolation.MAX_USERS:  # each grading in flight holds its own worker user
+            print(f"batch: --jobs {jobs} lowered to {Isolation.MAX_USERS}, the number of "
+                  "worker users", file=stream)
+            jobs = Isolation.MAX_USERS
+    else:
+        print("batch: not root: submissions run as this user (reduced isolation, as with "
+              "`grade`); run as root for the per-run worker users", file=stream)
     scratch = tempfile.mkdtemp(prefix="nnag-batch-")
     os.chmod(scratch, 0o700)  # the staged source holds the reference
     running = Running()

@@ -39,9 +39,10 @@ HANDOUT_FOLDER = "hw5_backprop"
 UPLOAD_FILES = ("setup.sh", "run_autograder", "requirements.txt", "requirements-data.txt",
                 "scripts/make_worker_user.sh")
 UPLOAD_TREES = ("autograder", "reference")
-# Staff tools that grading never imports (checked: see check_upload_imports).
-UPLOAD_EXCLUDED = ("autograder/validation", "autograder/validate.py", "autograder/build.py",
-                   "autograder/batch.py", "autograder/template.py", "autograder/handout")
+# Staff material that grading never imports (checked: see check_upload). Besides
+# these, every verb module of autograder/__main__.py except `grade` is left out.
+UPLOAD_EXCLUDED_ALWAYS = ("autograder/validation", "autograder/handout")
+GRADING_VERB = "grade"
 EXECUTABLE = ("setup.sh", "run_autograder", "scripts/make_worker_user.sh")
 SKIPPED_NAMES = ("__pycache__", ".pytest_cache", ".mypy_cache", ".ipynb_checkpoints")
 SKIPPED_SUFFIXES = (".pyc", ".pyo", ".swp", "~", ".orig", ".rej")
@@ -101,8 +102,20 @@ def read_bytes(path):
 # The Gradescope upload
 # ---------------------------------------------------------------------------
 
+def upload_excluded():
+    """Paths (relative to the repository) that stay out of the upload.
+
+    Gradescope only ever runs `python -m autograder grade`: the other verbs
+    (validate, build, batch, template, demo, ...) are staff tools.
+    """
+    from autograder.__main__ import VERBS
+
+    verbs = tuple(f"autograder/{verb}.py" for verb in sorted(VERBS) if verb != GRADING_VERB)
+    return UPLOAD_EXCLUDED_ALWAYS + verbs
+
+
 def excluded_from_upload(relpath):
-    return any(relpath == item or relpath.startswith(item + "/") for item in UPLOAD_EXCLUDED)
+    return any(relpath == item or relpath.startswith(item + "/") for item in upload_excluded())
 
 
 def upload_files(root=ROOT):
@@ -167,7 +180,8 @@ def check_upload(files):
                 relpath = module.replace(".", "/")
                 if excluded_from_upload(relpath) or excluded_from_upload(relpath + ".py"):
                     raise BuildError(f"{name} imports {module}, which the upload leaves out "
-                                     "(remove it from UPLOAD_EXCLUDED in autograder/build.py)")
+                                     "(grading must not need a staff tool; see "
+                                     "upload_excluded() in autograder/build.py)")
 
 
 def imported_modules(source, filename):
