@@ -303,6 +303,7 @@ def grade_one(submission, workdir, source, *, python, cap_s, running, keep=None)
         shutil.copytree(submission.path, os.path.join(root, "submission"), symlinks=True)
     shutil.copy(os.path.join(source, "run_autograder"), os.path.join(root, "run_autograder"))
     os.chmod(os.path.join(root, "run_autograder"), 0o755)
+    write_submission_metadata(os.path.join(root, "submission_metadata.json"), submission)
     env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
     env.update(SINGLE_THREAD_ENV, AUTOGRADER_ROOT=root, NNAG_PYTHON=python)
     log_path = os.path.join(workdir, "stdout")
@@ -352,6 +353,16 @@ def grade_one(submission, workdir, source, *, python, cap_s, running, keep=None)
         if row["tests"]:
             row["max"] = sum(worth for _, worth, _ in row["tests"].values())
     return row
+
+
+def write_submission_metadata(path, submission):
+    """The submitters as Gradescope puts them in /autograder/submission_metadata.json."""
+    number = re.search(r"(\d+)$", submission.ident)
+    metadata = {"id": int(number.group(1)) if number else None,
+                "users": [dict(person) for person in submission.submitters],
+                "previous_submissions": []}
+    with open(path, "w", encoding="utf-8") as handle:
+        json.dump(metadata, handle)
 
 
 def read_results(path):
