@@ -1,0 +1,110 @@
+"""Calibrate the end-to-end accuracy tiers (and the lr-10 check) on the reference.
+
+    python -m autograder.checks.calibrate [--seeds 10] [--write]
+
+Runs the REFERENCE `train` exactly as the suite runs the student's (same
+split, sizes and hyper-parameters from config.json thresholds.train_accuracy),
+for several seeds (the seed of init_params and of train's shuffle), and
+computes the held-out test accuracy with the reference forward, as the parent
+does. Full credit is set at the reference's WORST seed minus a margin, so a
+correct implementation with another random stream (another init, another
+shuffle) still earns it. Prints the distribution; --write stores it and the
+tiers in config.json (only thresholds.train_accuracy is touched).
+"""
+import argparse
+import json
+import math
+import os
+import sys
+import time
+
+import numpy as np
+
+from autograder.checks import data
+from autograder.checks.reference import reference
+
+CONFIG = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "config.json")
+
+
+def run_reference(settings, seed):
+    ref = reference()
+    split = data.grader_split(settings["n_train"], settings["n_val"])
+    params = ref.init_params(784, settings["n_hidden"], 10, seed)
+    started = time.process_time()
+    trained, history = ref.train(params, split["X_train"], split["y_train"], split["X_val"],
+                                 split["y_val"], settings["lr"], settings["epochs"],
+                                 settings["batch_size"], seed)
+    cpu = time.process_time() - started
+    accuracy = float(np.mean(ref.predict(trained, split["X_test"]) == split["y_test"]))
+    return accuracy, cpu
+
+
+def run_lr10(settings, seed):
+    ref = reference()
+    split = data.grader_split(settings["n_train"], settings["n_val"])
+    X, y = split["X_train"], split["y_train"]
+    params = ref.init_params(784, settings["n_hidden"], 10, seed)
+    Y = ref.one_hot(y, 10)
+    before = ref.cross_entropy(ref.forward(params, X)[0], Y)
+    trained, history = ref.train(params, X, y, split["X_val"], split["y_val"], settings["lr"],
+                                 settings["epochs"], settings["batch_size"], seed)
+    after = ref.cross_entropy(ref.forward(trained, X)[0], Y)
+    return before, after
+
+
+def tiers_from(worst, margin):
+    full = math.floor((worst - margin) * 1000) / 1000
+    return [[full, 1.0], [round(full - 0.05, 3), 0.75], [0.7, 0.5], [0.4, 0.25]]
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seeds", type=int, default=10)
+    parser.add_argument("--write", action="store_true")
+    options = parser.parse_args(argv)
+    with open(CONFIG, encoding="utf-8") as handle:
+        config = json.load(handle)
+    settings = config["thresholds"]["train_accuracy"]
+    seeds = list(range(options.seeds))
+    accuracies, cpus = [], []
+    for seed in seeds:
+        accuracy, cpu = run_reference(settings, seed)
+        accuracies.append(accuracy)
+        cpus.append(cpu)
+        print(f"seed {seed}: held-out accuracy {accuracy:.4f}  ({cpu:.2f} s CPU)")
+    worst, best = min(accuracies), max(accuracies)
+    print(f"reference over {len(seeds)} seeds: min {worst:.4f}  median "
+          f"{float(np.median(accuracies)):.4f}  max {best:.4f}  mean {np.mean(accuracies):.4f}"
+          f"  sd {np.std(accuracies):.4f}")
+    tiers = tiers_from(worst, settings["margin"])
+    print("tiers [accuracy >=, fraction of the points]:", tiers)
+    lr10 = config["thresholds"]["train_lr10"]
+    ratios = []
+    for seed in seeds:
+        before, after = run_lr10(lr10, seed)
+        ratios.append(after / before)
+        print(f"lr 10, seed {seed}: training loss {before:.3f} -> {after:.3f}")
+    print(f"lr 10: final / initial loss, worst {max(ratios):.3f} (the check requires < "
+          f"{lr10['max_loss_ratio']})")
+    if options.write:
+        settings["tiers"] = tiers
+        settings["calibration"] = {
+            "seeds": seeds, "accuracies": [round(a, 4) for a in accuracies],
+            "min": round(worst, 4), "max": round(best, 4),
+            "median": round(float(np.median(accuracies)), 4),
+            "reference_cpu_s": round(float(np.median(cpus)), 2),
+            "lr10_worst_loss_ratio": round(max(ratios), 3),
+        }
+        with open(CONFIG, encoding="utf-8") as handle:
+            fresh = json.load(handle)   # only this section changes
+        fresh["thresholds"]["train_accuracy"] = settings
+        with open(CONFIG, "w", encoding="utf-8") as handle:
+            json.dump(fresh, handle, indent=2)
+            handle.write("\n")
+        print(f"written to {CONFIG}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

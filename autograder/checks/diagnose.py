@@ -1,0 +1,304 @@
+"""The likely mistake behind a wrong value, when the numbers show one.
+
+`likely_mistake(got, true, n=..., candidates=...)` tries, in order:
+1. candidates: values that a known mistake produces on the same inputs
+   (built by the `*_candidates` functions below from the inputs alone);
+2. a transposed result;
+3. the scale fit s = <got, true> / <true, true> when got is (almost exactly)
+   s * true: s ~ N means the 1/N of the mean is missing, s ~ 1/N that it is
+   applied twice, s ~ -1 a flipped sign (shared/NOTES.md);
+4. an all-zero result.
+It returns a sentence for the student, or None when nothing is recognised.
+"""
+import numpy as np
+
+from autograder.checks.compare import shape_str, sym_rel_error
+
+MATCH = 1e-6      # a candidate "is" the student's value below this relative error
+SCALE_FIT = 1e-6  # residual below which got is a multiple of true
+
+
+def _sig(z):
+    z = np.asarray(z, dtype=np.float64)
+    e = np.exp(-np.abs(z))
+    return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+
+
+def _softmax(z, axis=1):
+    z = np.asarray(z, dtype=np.float64)
+    e = np.exp(z - z.max(axis=axis, keepdims=True))
+    return e / e.sum(axis=axis, keepdims=True)
+
+
+def as_float_array(value):
+    if isinstance(value, np.ndarray) and value.dtype.kind in "fiu":
+        return value.astype(np.float64)
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return np.asarray(float(value))
+    return None
+
+
+def scale_fit(got, true):
+    """(s, residual): got ~ s * true, residual = ||got - s true|| / ||got||."""
+    g = np.asarray(got, dtype=np.float64).reshape(-1)
+    t = np.asarray(true, dtype=np.float64).reshape(-1)
+    tt = float(t @ t)
+    if tt == 0 or g.shape != t.shape or not np.all(np.isfinite(g)):
+        return None, np.inf
+    s = float(g @ t) / tt
+    gn = float(np.linalg.norm(g))
+    if gn == 0:
+        return 0.0, 0.0
+    return s, float(np.linalg.norm(g - s * t)) / gn
+
+
+def _close(x, target, rel=0.02):
+    return abs(x - target) <= rel * abs(target)
+
+
+def explain_scale(s, n=None, k=None, exact_only=False):
+    """A sentence for a result that is s times the true one."""
+    if n is not None and n > 1:
+        if _close(s, n):
+            return (f"your result is about N = {n} times the true one: the 1/N of the MEAN "
+                    "loss is missing (summed over the batch instead of averaged)")
+        if _close(s, 1.0 / n):
+            return (f"your result is about 1/N = 1/{n} of the true one: the 1/N is applied "
+                    "twice (the upstream gradient already contains the mean's 1/N)")
+        if _close(s, -float(n)):
+            return (f"your result is about -N = -{n} times the true one: the sign is flipped "
+                    "and the 1/N of the mean is missing")
+        if _close(s, -1.0 / n):
+            return (f"your result is about -1/N times the true one: the sign is flipped and "
+                    "the 1/N is applied twice")
+    if k is not None and k > 1 and n is not None:
+        if _close(s, float(n) / k) and n != k:
+            return (f"your result is about N/K = {n}/{k} times the true one: you divided by "
+                    "K (the number of classes) instead of N (the number of examples)")
+        if _close(s, 1.0 / k):
+            return (f"your result is about 1/K = 1/{k} of the true one: you averaged over all "
+                    "N*K entries instead of over the N rows")
+    if _close(s, -1.0):
+        return "your result is about -1 times the true one: the sign is flipped"
+    if _close(s, 2.0):
+        return "your result is about twice the true one: a term is counted twice"
+    if _close(s, 0.5):
+        return "your result is about half the true one: a factor 1/2 too many"
+    if exact_only:
+        return None
+    if abs(s) < 1e-8:
+        return None
+    return f"your result is {s:.4g} times the true one: a constant factor is wrong"
+
+
+def likely_mistake(got, true, *, n=None, k=None, candidates=(), scalar=False):
+    """A sentence naming the likely mistake, or None.
+
+    got: what the student returned; true: the expected value; n / k: the
+    batch size / number of classes of the inputs; candidates: [(value, text)]
+    of known mistakes on the same inputs; scalar: only exact-looking factors
+    are explained (any two nonzero numbers are multiples of each other).
+    """
+    g = as_float_array(got)
+    if g is None:
+        return None
+    t = np.asarray(true, dtype=np.float64)
+    for value, text in candidates:
+        if value is None:
+            continue
+        c = np.asarray(value, dtype=np.float64)
+        if c.shape == g.shape and np.all(np.isfinite(g)) and sym_rel_error(g, c) < MATCH:
+            return text
+    if not np.all(np.isfinite(g)):
+        return None
+    if g.ndim == 2 and g.shape == t.T.shape and sym_rel_error(g, t.T) < 1e-6:
+        return (f"your result is the transpose of the right one (shape {shape_str(g.shape)}, "
+                f"expected {shape_str(t.shape)})")
+    if g.ndim == 2 and g.shape == t.T.shape and g.shape != t.shape:
+        return (f"the shape {shape_str(g.shape)} is the transpose of {shape_str(t.shape)}: "
+                "check the order of the factors of your product (and any .T)")
+    if g.shape != t.shape:
+        return None
+    if g.size and not g.any() and t.any():
+        return "your result is all zeros"
+    s, residual = scale_fit(g, t)
+    if s is not None and residual < SCALE_FIT and not _close(s, 1.0, 1e-6):
+        return explain_scale(s, n, k, exact_only=scalar)
+    return None
+
+
+# ---------------------------------------------------------------------------
+# Known mistakes, function by function (values they produce on the inputs)
+# ---------------------------------------------------------------------------
+
+def one_hot_shape_hint(got_shape, n, c, y):
+    if got_shape == (c, n) and c != n:
+        return "your one-hot matrix is transposed: rows are examples, columns are classes"
+    if len(got_shape) == 2 and got_shape[0] == n and got_shape[1] == int(np.max(y)) + 1:
+        return ("the number of columns follows the largest label, not num_classes: "
+                "use num_classes columns even when some class does not occur")
+    return None
+
+
+def linear_forward_candidates(X, W, b):
+    X, W, b = (np.asarray(a, dtype=np.float64) for a in (X, W, b))
+    out = [(X @ W.T, "the bias b is not added"),
+           (X @ W.T - b, "the bias is subtracted instead of added")]
+    if X.shape[0] == W.shape[0]:
+        out.append((X @ W.T + b[:, None],
+                    "b is added to each column instead of each row (b[:, None] or a "
+                    "transpose): Z = X W^T + b adds b[k] to column k"))
+    return out
+
+
+def linear_backward_candidates(part, dZ, X, W):
+    dZ, X, W = (np.asarray(a, dtype=np.float64) for a in (dZ, X, W))
+    n = dZ.shape[0]
+    if part == "dX":
+        return [(dZ @ W / n, "dX is divided by N: dZ already includes the mean's 1/N")]
+    if part == "dW":
+        return [(dZ.T @ X / n, "dW is divided by N: dZ already includes the mean's 1/N")]
+    if part == "db":
+        out = [(dZ.mean(axis=0), "db is averaged over the batch: SUM dZ over axis 0 "
+                                 "(dZ already includes the mean's 1/N)")]
+        if dZ.shape[0] == dZ.shape[1]:
+            out.append((dZ.sum(axis=1), "db is summed over the wrong axis (axis 1, the "
+                                        "classes): sum dZ over the batch, axis 0"))
+        return out
+    raise ValueError(part)
+
+
+def linear_backward_shape_hint(part, got_shape, dZ, X, W):
+    n, k = dZ.shape
+    m = X.shape[1]
+    if part == "db":
+        if got_shape == (n, k):
+            return ("db has one row per example (per-example gradients): sum dZ over the "
+                    "batch, axis 0")
+        if got_shape == (n,):
+            return "db is summed over the wrong axis (axis 1): sum over the batch, axis 0"
+        if got_shape == ():
+            return "db is summed over every entry: sum over the batch only (axis 0)"
+        if got_shape in ((1, k), (k, 1)):
+            return "db keeps an extra dimension: its shape must be (K,) like b"
+    if part == "dW" and got_shape == (m, k):
+        return "dW is transposed: dW = dZ^T X has the shape of W, (K, M)"
+    if part == "dX" and got_shape == (m, n):
+        return "dX is transposed: dX = dZ W has the shape of X, (N, M)"
+    return None
+
+
+def sigmoid_forward_candidates(Z):
+    Z = np.asarray(Z, dtype=np.float64)
+    return [(_sig(-Z), "this is the sigmoid of -Z: the sign inside exp is flipped "
+                       "(A = 1 / (1 + exp(-Z)))"),
+            (np.tanh(Z), "this is tanh, not the logistic sigmoid")]
+
+
+def sigmoid_backward_candidates(dA, A):
+    dA, A = (np.asarray(a, dtype=np.float64) for a in (dA, A))
+    return [
+        (dA * _sig(A) * (1 - _sig(A)),
+         "the sigmoid derivative is taken of Z: the argument A is already the sigmoid's "
+         "OUTPUT, so dZ = dA * A * (1 - A) without applying the sigmoid again"),
+        (A * (1 - A), "the upstream gradient dA is dropped: multiply by dA"),
+        (dA * A, "the factor (1 - A) is missing"),
+        (dA * (1 - A), "the factor A is missing"),
+        (dA, "the sigmoid's derivative A * (1 - A) is missing"),
+        (dA * A * (1 - A) * A, "a factor A too many"),
+    ]
+
+
+def softmax_candidates(Z):
+    Z = np.asarray(Z, dtype=np.float64)
+    E = np.exp(Z - Z.max())
+    out = [(_softmax(Z, axis=0), "each COLUMN is normalized (axis=0): softmax normalizes "
+                                 "each row, over axis=1"),
+           (E / E.sum(), "the whole array is normalized at once: normalize each row")]
+    if Z.shape[0] == Z.shape[1]:
+        Er = np.exp(Z - Z.max(axis=1, keepdims=True))
+        out.append((Er / Er.sum(axis=1), "the row sums are broadcast along the wrong axis "
+                                         "(E / E.sum(axis=1) without keepdims=True): use "
+                                         "keepdims=True"))
+        out.append((Er / Er.sum(axis=0), "E / E.sum(axis=0) normalizes columns: normalize "
+                                         "each row with E.sum(axis=1, keepdims=True)"))
+    return out
+
+
+def softmax_rows_hint(P):
+    """A sentence if the rows of P are not distributions."""
+    P = np.asarray(P, dtype=np.float64)
+    if P.ndim != 2 or not np.all(np.isfinite(P)):
+        return None
+    rows = P.sum(axis=1)
+    if np.allclose(rows, 1.0, rtol=0, atol=1e-9) and (P >= 0).all():
+        return None
+    if (P < 0).any():
+        return "some probabilities are negative"
+    cols = P.sum(axis=0)
+    if np.allclose(cols, 1.0, rtol=0, atol=1e-9):
+        return "the COLUMNS of P sum to 1, not the rows: normalize over axis=1"
+    return (f"the rows of P do not sum to 1 (row sums from {rows.min():.4g} to "
+            f"{rows.max():.4g}): divide each row by its own sum")
+
+
+def cross_entropy_candidates(P, Y):
+    P, Y = (np.asarray(a, dtype=np.float64) for a in (P, Y))
+    n, k = P.shape
+    with np.errstate(all="ignore"):
+        logp = np.log(np.clip(P, 1e-300, None))
+        total = -(Y * logp).sum()
+        return [(total, "the loss is SUMMED over the batch: average it over the N rows"),
+                (total / (n * k), "the loss is averaged over all N*K entries: divide by N "
+                                  "only (sum over classes, mean over examples)"),
+                (-total / n, "the minus sign is missing"),
+                (-(Y * np.log10(np.clip(P, 1e-300, None))).sum() / n,
+                 "log10 is used: cross-entropy uses the natural log, np.log"),
+                (-((1 - Y) * logp).sum() / n, "the wrong entries are summed: use Y * log(P)")]
+
+
+def sce_backward_candidates(P, Y):
+    P, Y = (np.asarray(a, dtype=np.float64) for a in (P, Y))
+    n, k = P.shape
+    out = [(P - Y, "the 1/N of the MEAN loss is missing: dZ = (P - Y) / N"),
+           ((Y - P) / n, "the sign is flipped: dZ = (P - Y) / N"),
+           (P / n, "Y is not subtracted: dZ = (P - Y) / N")]
+    if n != k:
+        out.append(((P - Y) / k, "you divided by K (the number of classes) instead of N "
+                                 "(the number of examples, P.shape[0])"))
+    return out
+
+
+def network_backward_variants(params, X, Y):
+    """Gradients that known mistakes in backward produce: [(grads, text)]."""
+    W1, b1, W2, b2 = (np.asarray(params[k], dtype=np.float64) for k in ("W1", "b1", "W2", "b2"))
+    X, Y = np.asarray(X, dtype=np.float64), np.asarray(Y, dtype=np.float64)
+    n = X.shape[0]
+    Z1 = X @ W1.T + b1
+    A1 = _sig(Z1)
+    P = _softmax(A1 @ W2.T + b2)
+    dZ2 = (P - Y) / n
+    dW2, db2 = dZ2.T @ A1, dZ2.sum(axis=0)
+    dA1 = dZ2 @ W2
+
+    def first_layer(dZ1):
+        return {"W1": dZ1.T @ X, "b1": dZ1.sum(axis=0), "W2": dW2, "b2": db2}
+
+    return [
+        (first_layer(dA1 * Z1 * (1 - Z1)),
+         "the sigmoid derivative is taken of Z1: use the sigmoid's OUTPUT, "
+         "dZ1 = dA1 * A1 * (1 - A1)"),
+        (first_layer(dA1 * _sig(A1) * (1 - _sig(A1))),
+         "the sigmoid is applied to A1 again in the derivative: A1 is already the "
+         "sigmoid's output, dZ1 = dA1 * A1 * (1 - A1)"),
+        (first_layer(A1 * (1 - A1)),
+         "the upstream gradient is dropped in the sigmoid's backward: "
+         "dZ1 = dA1 * A1 * (1 - A1)"),
+        (first_layer(dA1),
+         "the sigmoid's backward is skipped: dZ1 = dA1 * A1 * (1 - A1)"),
+        (first_layer(dA1 * A1 * (1 - A1) / n),
+         "the first layer's gradient is divided by N again: dZ2 already contains the 1/N"),
+        ({"W1": (dA1 * A1 * (1 - A1)).T @ X, "b1": (dA1 * A1 * (1 - A1)).sum(axis=0),
+          "W2": dW2 / n, "b2": db2 / n},
+         "the second layer's gradient is divided by N again: dZ2 already contains the 1/N"),
+    ]

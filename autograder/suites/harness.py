@@ -1,0 +1,61 @@
+"""Run the suites against a proxy and get results by config key.
+
+    results = run(proxy, functions=["softmax"])   # {key: {"score", "max_score",
+                                                  #        "status", "output", "name"}}
+
+For the package's own tests and for tools (validation, calibration); the
+Gradescope run goes through autograder/grade.py and its runner instead.
+Uses gradescope-utils' JSONTestRunner, so what is measured here is what the
+stock runner records (weights, partial credit, visibility, numbers).
+"""
+import io
+import json
+import unittest
+
+from autograder.suites import base, load_suites
+
+
+def _tests_of(suite):
+    for item in suite:
+        if isinstance(item, unittest.TestSuite):
+            yield from _tests_of(item)
+        else:
+            yield item
+
+
+def select(suite, functions=None, keys=None):
+    """The tests of the given functions (tags) or config keys, in suite order."""
+    chosen = unittest.TestSuite()
+    for test in _tests_of(suite):
+        method = getattr(test, test._testMethodName)
+        key = getattr(method, "__graded_key__", None)
+        if key is None:
+            continue
+        if functions is not None and base.TESTS[key]["function"] not in functions:
+            continue
+        if keys is not None and key not in keys:
+            continue
+        chosen.addTest(test)
+    return chosen
+
+
+def run(proxy, functions=None, keys=None, reference_proxy=None, modules=None):
+    """Run the selected tests against proxy; results keyed by config key."""
+    from gradescope_utils.autograder_utils.json_test_runner import JSONTestRunner
+
+    suite = select(load_suites() if modules is None else load_suites(modules), functions, keys)
+    by_number = {entry["number"]: key for key, entry in base.TESTS.items()}
+    previous = base._student
+    base.set_student(proxy)
+    if reference_proxy is not None:
+        base.set_reference_student(reference_proxy)
+    try:
+        stream = io.StringIO()
+        JSONTestRunner(stream=stream, buffer=True).run(suite)
+    finally:
+        base.set_student(previous)
+    data = json.loads(stream.getvalue())
+    results = {}
+    for test in data["tests"]:
+        results[by_number[test["number"]]] = test
+    return results

@@ -1,0 +1,551 @@
+"""init_params, forward, backward, sgd_step, predict: the one-hidden-layer network."""
+import numpy as np
+
+from autograder.checks import compare, data, diagnose, gradients
+from autograder.suites.base import (GradientCase, Part, SubmissionError, SuiteCase, THRESHOLDS,
+                                    graded, labels, matches, network_params, one_hot, ref,
+                                    rng_for, student)
+
+KEYS = ("W1", "b1", "W2", "b2")
+CACHE_KEYS = ("X", "Z1", "A1", "Z2", "P")
+
+
+def param_shapes(m, h, k):
+    return {"W1": (h, m), "b1": (h,), "W2": (k, h), "b2": (k,)}
+
+
+def cache_shapes(n, m, h, k):
+    return {"X": (n, m), "Z1": (n, h), "A1": (n, h), "Z2": (n, k), "P": (n, k)}
+
+
+def param_inputs(params):
+    return [("params", params)]
+
+
+def grad_shape_hint(key, got_shape, n, m, h, k):
+    expected = param_shapes(m, h, k)[key]
+    if got_shape is None:
+        return None
+    if key.startswith("b") and got_shape == (n, expected[0]):
+        return (f"{key} has one row per example: sum the gradient over the batch (axis 0)")
+    if key.startswith("W") and got_shape == expected[::-1]:
+        return f"{key} is transposed: a weight's gradient has the weight's shape"
+    return None
+
+
+# ---------------------------------------------------------------------------
+# init_params
+# ---------------------------------------------------------------------------
+
+class TestInitParams(SuiteCase):
+    FN = "init_params"
+
+    def get_params(self, m, h, k, seed):
+        value = student().init_params(m, h, k, seed)
+        call = f"init_params({m}, {h}, {k}, {seed})"
+        self.assert_dict(self.FN, value, KEYS, name="params", call=call)
+        for key, shape in param_shapes(m, h, k).items():
+            self.assert_array(self.FN, value[key], shape, name=f"params['{key}']", call=call)
+        return value
+
+    @graded("init_params.shape")
+    def test_1_shape(self):
+        """init_params: defined with (n_input, n_hidden, n_output, seed); returns W1 (H, M), b1 (H,), W2 (K, H), b2 (K,) as float64"""
+        self.assert_signature(self.FN, ["n_input", "n_hidden", "n_output", "seed"])
+        self.get_params(7, 5, 3, 0)
+
+    @graded("init_params.values")
+    def test_2_values(self):
+        """init_params: zero biases, hidden units not all equal, weights small enough not to saturate the sigmoid"""
+        m, h, k, seed = 784, 64, 10, 1
+        call = f"init_params({m}, {h}, {k}, {seed})"
+        p = self.get_params(m, h, k, seed)
+        for key in KEYS:
+            self.assert_finite(self.FN, p[key], name=f"params['{key}']", call=call)
+        for key in ("b1", "b2"):
+            if np.any(p[key] != 0):
+                self.fail_with(self.FN, f"the biases must start at zero; `{key}` has "
+                                        f"{int(np.count_nonzero(p[key]))} nonzero entries",
+                               call=call, got=p[key])
+        W1 = p["W1"].astype(np.float64)
+        sq = (W1 * W1).sum(axis=1)
+        dist = sq[:, None] + sq[None, :] - 2.0 * (W1 @ W1.T)
+        np.fill_diagonal(dist, np.inf)
+        i, j = np.unravel_index(int(np.argmin(dist)), dist.shape)
+        if not np.any(W1) or np.array_equal(W1[i], W1[j]):
+            self.fail_with(self.FN, f"hidden units {i} and {j} have identical weights "
+                                    "(rows of W1): they compute the same thing and receive the "
+                                    "same gradient forever", call=call,
+                           mistake="initialize the weights RANDOMLY (np.random.default_rng"
+                                   "(seed)) to break the symmetry; only the biases are zero")
+        if not np.any(p["W2"]):
+            self.fail_with(self.FN, "W2 is all zeros: initialize the weights randomly",
+                           call=call)
+        settings = THRESHOLDS["init"]
+        X = data.grader_split(100, 0)["X_train"][:500]
+        Z1 = X @ W1.T
+        saturated = float(np.mean(np.abs(Z1) > settings["saturation_abs_z"]))
+        if saturated > settings["max_saturated_fraction"]:
+            self.fail_with(self.FN, f"the weights are too large: on MNIST digits "
+                                    f"{saturated:.0%} of the hidden pre-activations Z1 = X W1^T "
+                                    f"have |Z1| > {settings['saturation_abs_z']:g}, where the "
+                                    "sigmoid is flat and gradients vanish",
+                           call=call, details=[f"W1 entries: mean {W1.mean():.3g}, "
+                                               f"standard deviation {W1.std():.3g}"],
+                           mistake="scale the random weights down, e.g. uniform in "
+                                   "±sqrt(6 / (fan_in + fan_out)) or normal with standard "
+                                   "deviation 1 / sqrt(fan_in), and centered on 0")
+
+    @graded("init_params.seeded")
+    def test_3_seeded(self):
+        """init_params: the same seed gives the same parameters, another seed other ones"""
+        a = self.get_params(20, 8, 4, 3)
+        b = self.get_params(20, 8, 4, 3)
+        if not all(np.array_equal(a[key], b[key]) for key in KEYS):
+            self.fail_with(self.FN, "two calls with the same seed returned different parameters",
+                           call="init_params(20, 8, 4, 3), twice",
+                           mistake="draw from a generator made from the seed, "
+                                   "rng = np.random.default_rng(seed), not from the global one")
+        c = self.get_params(20, 8, 4, 4)
+        if np.array_equal(a["W1"], c["W1"]):
+            self.fail_with(self.FN, "seeds 3 and 4 gave the same W1: the seed is ignored",
+                           call="init_params(20, 8, 4, 3) and init_params(20, 8, 4, 4)",
+                           mistake="rng = np.random.default_rng(seed)")
+
+    @graded("init_params.vectorized")
+    def test_4_vectorized(self):
+        """init_params: vectorized (no Python loop over units)"""
+        def make(size):
+            return [*size, 0]
+
+        self.assert_vectorized(
+            self.FN, make, [("M=3, H=2, K=2", (3, 2, 2)), ("M=24", (24, 2, 2)),
+                            ("H=16", (3, 16, 2)), ("K=16", (3, 2, 16))],
+            big=(2000, 500, 10), check=lambda args, value: _init_ok(value, *args[:3]))
+
+
+def _init_ok(value, m, h, k):
+    if not isinstance(value, dict):
+        return False
+    for key, shape in param_shapes(m, h, k).items():
+        a = value.get(key)
+        if not (isinstance(a, np.ndarray) and a.shape == shape and a.dtype.kind == "f"
+                and np.all(np.isfinite(a))):
+            return False
+    return not np.any(value["b1"]) and not np.any(value["b2"])
+
+
+# ---------------------------------------------------------------------------
+# forward
+# ---------------------------------------------------------------------------
+
+def forward_inputs(r, n, m, h, k):
+    return network_params(r, m, h, k), r.normal(size=(n, m))
+
+
+class TestForward(SuiteCase):
+    FN = "forward"
+
+    def get_forward(self, params, X):
+        call = "forward(params, X)"
+        inputs = [("params", params), ("X", X)]
+        value = student().forward(params, X)
+        P, cache = self.assert_tuple(self.FN, value, 2, names=("P", "cache"), inputs=inputs,
+                                     call=call)
+        self.assert_dict(self.FN, cache, CACHE_KEYS, name="cache", inputs=inputs, call=call)
+        return P, cache
+
+    def check_values(self, params, X, previous=None):
+        n, m = X.shape
+        h, k = params["W1"].shape[0], params["W2"].shape[0]
+        inputs = [("params", params), ("X", X)]
+        call = "forward(params, X)"
+        P, cache = self.get_forward(params, X)
+        P_ref, cache_ref = ref().forward(params, X)
+        if previous is not None and matches(P, previous) and not matches(P, P_ref):
+            self.fail_with(self.FN, "returned the probabilities of the PREVIOUS call's "
+                                    "parameters: the result does not depend on `params`",
+                           inputs=inputs, call=call,
+                           mistake="use the argument `params` (not a global variable)")
+        Z1, A1, Z2 = cache_ref["Z1"], cache_ref["A1"], cache_ref["Z2"]
+        candidates = {
+            "P": [(Z2, "P is the logits Z2: apply softmax"),
+                  (ref().softmax(A1 @ params["W2"].T), "b2 is not added to Z2"),
+                  (ref().softmax(ref().sigmoid_forward(X @ params["W1"].T) @ params["W2"].T
+                                 + params["b2"]), "b1 is not added to Z1"),
+                  (ref().softmax(Z1 @ params["W2"].T + params["b2"]),
+                   "the sigmoid is skipped: A1 = sigmoid(Z1) feeds the second layer")],
+            "A1": [(Z1, "cache['A1'] holds Z1: A1 = sigmoid(Z1)")],
+            "Z1": [(A1, "cache['Z1'] holds A1: Z1 is the pre-activation X W1^T + b1")],
+            "Z2": [(P_ref, "cache['Z2'] holds P: Z2 is the logits before the softmax")],
+        }
+        self.assert_close(self.FN, P, P_ref, name="P", inputs=inputs, call=call, n=n, k=k,
+                          candidates=candidates["P"])
+        for key in CACHE_KEYS:
+            self.assert_close(self.FN, cache[key], cache_ref[key], name=f"cache['{key}']",
+                              inputs=inputs, call=call, candidates=candidates.get(key, ()))
+        return P_ref
+
+    @graded("forward.shape")
+    def test_1_shape(self):
+        """forward: defined with (params, X); returns P (N, K) and a cache with X, Z1, A1, Z2, P"""
+        self.assert_signature(self.FN, ["params", "X"])
+        n, m, h, k = 6, 5, 4, 3
+        params, X = forward_inputs(rng_for(self.key), n, m, h, k)
+        P, cache = self.get_forward(params, X)
+        inputs = [("params", params), ("X", X)]
+        self.assert_array(self.FN, P, (n, k), name="P", inputs=inputs, call="forward(params, X)")
+        for key, shape in cache_shapes(n, m, h, k).items():
+            self.assert_array(self.FN, cache[key], shape, name=f"cache['{key}']", inputs=inputs,
+                              call="forward(params, X)")
+
+    @graded("forward.values")
+    def test_2_values(self):
+        """forward: P = softmax(sigmoid(X W1^T + b1) W2^T + b2), with every intermediate in the cache"""
+        r = rng_for(self.key)
+        previous = None
+        for n, m, h, k in ((6, 5, 4, 3), (7, 3, 6, 4)):
+            params, X = forward_inputs(r, n, m, h, k)
+            previous = self.check_values(params, X, previous)
+        # the same shapes, other parameters: the result must follow params
+        params, X = forward_inputs(r, 7, 3, 6, 4)
+        self.check_values(params, X, previous)
+
+    @graded("forward.hidden_values")
+    def test_3_hidden_values(self):
+        """forward: values on hidden inputs"""
+        r = rng_for(self.key)
+        for n, m, h, k in ((9, 8, 5, 10), (4, 6, 7, 2)):
+            self.check_values(*forward_inputs(r, n, m, h, k))
+
+    @graded("forward.unchanged")
+    def test_4_unchanged(self):
+        """forward: leaves params and X unchanged"""
+        params, X = forward_inputs(rng_for(self.key), 6, 5, 4, 3)
+        self.assert_unchanged(self.FN, [params, X], ["params", "X"], ref().forward(params, X))
+
+    @graded("forward.vectorized")
+    def test_5_vectorized(self):
+        """forward: vectorized (no Python loop over examples or units)"""
+        def make(size):
+            return list(forward_inputs(rng_for(self.key, *size), *size))
+
+        self.assert_vectorized(self.FN, make, [("N=8", (8, 3, 2, 2)), ("N=64", (64, 3, 2, 2)),
+                                               ("M=24", (8, 24, 2, 2)), ("H=16", (8, 3, 16, 2)),
+                                               ("K=16", (8, 3, 2, 16))],
+                               big=(20_000, 64, 32, 10))
+
+
+# ---------------------------------------------------------------------------
+# backward
+# ---------------------------------------------------------------------------
+
+def backward_inputs(r, n, m, h, k):
+    params, X = forward_inputs(r, n, m, h, k)
+    Y = one_hot(labels(r, n, k), k)
+    _, cache = ref().forward(params, X)
+    return params, cache, Y
+
+
+class TestBackward(GradientCase):
+    FN = "backward"
+
+    def get_grads(self, params, cache, Y, inputs, call="backward(params, cache, Y)"):
+        n, m = cache["X"].shape
+        h, k = params["W1"].shape[0], params["W2"].shape[0]
+        grads = student().backward(params, cache, Y)
+        self.assert_dict(self.FN, grads, KEYS, name="grads", inputs=inputs, call=call)
+        for key, shape in param_shapes(m, h, k).items():
+            self.assert_array(self.FN, grads[key], shape, kind="number", name=f"grads['{key}']",
+                              inputs=inputs, call=call,
+                              hint=grad_shape_hint(key, getattr(grads[key], "shape", None),
+                                                   n, m, h, k))
+        return grads
+
+    def check_values(self, params, cache, Y, previous=None):
+        n, m = cache["X"].shape
+        k = Y.shape[1]
+        inputs = [("params", params), ("cache (from the reference forward)", cache), ("Y", Y)]
+        call = "backward(params, cache, Y)"
+        grads = self.get_grads(params, cache, Y, inputs)
+        expected = ref().backward(params, cache, Y)
+        if previous is not None and matches(grads, previous) and not matches(grads, expected):
+            self.fail_with(self.FN, "returned the gradients of the PREVIOUS call: the result "
+                                    "does not depend on its arguments", inputs=inputs, call=call,
+                           mistake="use the arguments params, cache and Y (not globals)")
+        variants = diagnose.network_backward_variants(params, cache["X"], Y)
+        for key in KEYS:
+            candidates = [(v[key], text) for v, text in variants
+                          if not np.allclose(v[key], expected[key], rtol=0, atol=1e-12)]
+            self.assert_close(self.FN, grads[key], expected[key], name=f"grads['{key}']",
+                              inputs=inputs, call=call, n=n, k=k, candidates=candidates)
+        return expected
+
+    @graded("backward.shape")
+    def test_1_shape(self):
+        """backward: defined with (params, cache, Y); returns grads with the keys and shapes of params"""
+        self.assert_signature(self.FN, ["params", "cache", "Y"])
+        params, cache, Y = backward_inputs(rng_for(self.key), 6, 5, 4, 3)
+        inputs = [("params", params), ("cache", cache), ("Y", Y)]
+        grads = self.get_grads(params, cache, Y, inputs)
+        for key in KEYS:
+            self.assert_array(self.FN, grads[key], grads[key].shape, kind="float",
+                              name=f"grads['{key}']", inputs=inputs)
+
+    @graded("backward.values")
+    def test_2_values(self):
+        """backward: gradients of the mean cross-entropy equal the reference's"""
+        r = rng_for(self.key)
+        previous = None
+        for n, m, h, k in ((6, 5, 4, 3), (8, 3, 5, 4)):
+            previous = self.check_values(*backward_inputs(r, n, m, h, k), previous)
+        self.check_values(*backward_inputs(r, 8, 3, 5, 4), previous)
+
+    @graded("backward.gradient")
+    def test_3_gradient(self):
+        """backward: every parameter's gradient (biases included) matches numeric gradients of the mean loss of your forward"""
+        r = rng_for(self.key)
+        n, m, h, k = 6, 5, 4, 3
+        params, X = forward_inputs(r, n, m, h, k)
+        Y = one_hot(labels(r, n, k), k)
+        P, cache = student().forward(params, X)
+        note = None
+        own = (isinstance(cache, dict) and all(
+            isinstance(cache.get(key), np.ndarray) and cache[key].shape == shape
+            and cache[key].dtype.kind == "f" and np.all(np.isfinite(cache[key]))
+            for key, shape in cache_shapes(n, m, h, k).items()))
+        if not own:
+            _, cache = ref().forward(params, X)
+            note = ("your `forward` did not return a usable cache: backward was called with "
+                    "the reference's cache and compared with the exact gradients")
+        inputs = [("params", params), ("X", X), ("Y", Y)]
+        call = "backward(params, forward(params, X)[1], Y)"
+        grads = self.get_grads(params, cache, Y, inputs, call=call)
+        true = ref().backward(params, cache, Y)
+
+        def loss(p):
+            P = student().forward(p, X)[0]
+            if not (isinstance(P, np.ndarray) and P.shape == (n, k)):
+                raise gradients.NotANumber("forward returned no (N, K) array P")
+            # the parent's own mean cross-entropy of the student's probabilities
+            with np.errstate(all="ignore"):
+                return -float(np.sum(Y * np.log(P.astype(np.float64)))) / n
+
+        per_param = THRESHOLDS["grad_coords_per_param"]
+        parts = []
+        for key in KEYS:
+            coords = gradients.random_coords(params[key].shape, per_param, r)
+
+            def numeric(hstep, key=key, coords=coords):
+                return gradients.numeric_gradient_dict(loss, params, key, coords, h=hstep)
+
+            def again(hstep, numeric=numeric):
+                try:
+                    return numeric(hstep)
+                except (SubmissionError, gradients.NotANumber):
+                    return None
+
+            num = None
+            if own:
+                try:
+                    num = numeric(THRESHOLDS["grad_h"])
+                except (SubmissionError, gradients.NotANumber) as problem:
+                    note = (f"the mean loss of your `forward` could not be differentiated "
+                            f"({problem}); compared with the exact gradients instead")
+                    own = False
+            parts.append(Part(f"grads['{key}']", grads[key], params[key].shape, num, true[key],
+                              renumeric=again if own else None, coords=coords,
+                              shape_hint=grad_shape_hint(key, grads[key].shape, n, m, h, k)))
+        variants = diagnose.network_backward_variants(params, X, Y)
+        for part, key in zip(parts, KEYS):
+            part.candidates = [(v[key], text) for v, text in variants
+                               if not np.allclose(v[key], true[key], rtol=0, atol=1e-12)]
+        self.assert_gradients(self.FN, "forward", parts, n=n, k=k, inputs=inputs, call=call,
+                              note=note)
+
+    @graded("backward.hidden_values")
+    def test_4_hidden_values(self):
+        """backward: values on hidden inputs"""
+        r = rng_for(self.key)
+        for n, m, h, k in ((9, 7, 6, 10), (5, 4, 8, 2)):
+            self.check_values(*backward_inputs(r, n, m, h, k))
+
+    @graded("backward.twice")
+    def test_5_twice(self):
+        """backward: calling it twice gives the same gradients (nothing accumulates between calls)"""
+        params, cache, Y = backward_inputs(rng_for(self.key), 6, 5, 4, 3)
+        inputs = [("params", params), ("cache", cache), ("Y", Y)]
+        expected = ref().backward(params, cache, Y)
+        first = self.get_grads(params, cache, Y, inputs)
+        second = self.get_grads(params, cache, Y, inputs)
+        for key in KEYS:
+            if not matches(second[key], first[key], tol=1e-12):
+                s, _ = diagnose.scale_fit(second[key], first[key])
+                hint = ("the gradients accumulate across calls (a module-level or default "
+                        "dict/array that is added to): build new arrays in every call")
+                self.fail_with(self.FN, f"the second identical call returned a different "
+                                        f"grads['{key}'] (about {s:.3g} times the first)"
+                               if s is not None else
+                               f"the second identical call returned a different grads['{key}']",
+                               inputs=inputs, call="backward(params, cache, Y), twice",
+                               expected=first[key], got=second[key], mistake=hint)
+        if not matches(first, expected):
+            self.fail_with(self.FN, "this check is credited once backward returns correct "
+                                    "values: see the values test of backward")
+
+    @graded("backward.unchanged")
+    def test_6_unchanged(self):
+        """backward: leaves params, cache and Y unchanged"""
+        params, cache, Y = backward_inputs(rng_for(self.key), 6, 5, 4, 3)
+        self.assert_unchanged(self.FN, [params, cache, Y], ["params", "cache", "Y"],
+                              ref().backward(params, cache, Y))
+
+    @graded("backward.vectorized")
+    def test_7_vectorized(self):
+        """backward: vectorized (no Python loop over examples or units)"""
+        def make(size):
+            return list(backward_inputs(rng_for(self.key, *size), *size))
+
+        self.assert_vectorized(self.FN, make, [("N=8", (8, 3, 2, 2)), ("N=64", (64, 3, 2, 2)),
+                                               ("M=24", (8, 24, 2, 2)), ("H=16", (8, 3, 16, 2)),
+                                               ("K=16", (8, 3, 2, 16))],
+                               big=(20_000, 64, 32, 10))
+
+
+# ---------------------------------------------------------------------------
+# sgd_step
+# ---------------------------------------------------------------------------
+
+def sgd_inputs(r, m, h, k):
+    params = network_params(r, m, h, k)
+    grads = {key: r.normal(size=value.shape) for key, value in params.items()}
+    return params, grads
+
+
+class TestSgdStep(SuiteCase):
+    FN = "sgd_step"
+
+    @graded("sgd_step.values")
+    def test_1_values(self):
+        """sgd_step: every parameter, biases included, moves by exactly -lr * grad"""
+        self.assert_signature(self.FN, ["params", "grads", "lr"])
+        r = rng_for(self.key)
+        for (m, h, k), lr in (((5, 4, 3), 0.37), ((3, 6, 2), 0.05)):
+            params, grads = sgd_inputs(r, m, h, k)
+            inputs = [("params", params), ("grads", grads), ("lr", lr)]
+            call = f"sgd_step(params, grads, {lr})"
+            new = student().sgd_step(params, grads, lr)
+            self.assert_dict(self.FN, new, KEYS, name="the new params", inputs=inputs,
+                             call=call)
+            expected = ref().sgd_step(params, grads, lr)
+            for key in KEYS:
+                p, g = params[key], grads[key]
+                kind = "biases" if key.startswith("b") else "weights"
+                candidates = [(p, f"`{key}` is not updated: the {kind} never learn"),
+                              (p + lr * g, f"`{key}` moves UP the gradient: theta - lr * grad"),
+                              (p - g, f"`{key}` ignores the learning rate"),
+                              (-lr * g, f"`{key}` is the step alone: add it to the parameter"),
+                              (p - lr * g * lr, f"`{key}`: lr is applied twice")]
+                self.assert_close(self.FN, new[key], expected[key], name=f"new params['{key}']",
+                                  inputs=inputs, call=call, candidates=candidates,
+                                  tol=THRESHOLDS["sgd_rel_tol"])
+
+    @graded("sgd_step.unchanged")
+    def test_2_unchanged(self):
+        """sgd_step: returns new arrays and leaves params and grads unchanged"""
+        params, grads = sgd_inputs(rng_for(self.key), 5, 4, 3)
+        self.assert_unchanged(self.FN, [params, grads, 0.5], ["params", "grads", "lr"],
+                              ref().sgd_step(params, grads, 0.5),
+                              hint="`params[k] -= lr * grads[k]` updates the caller's arrays "
+                                   "in place: return a new dict of new arrays, "
+                                   "`params[k] - lr * grads[k]`")
+
+    @graded("sgd_step.vectorized")
+    def test_3_vectorized(self):
+        """sgd_step: vectorized (no Python loop over the entries of a parameter)"""
+        def make(size):
+            return [*sgd_inputs(rng_for(self.key, *size), *size), 0.1]
+
+        self.assert_vectorized(self.FN, make, [("M=3, H=2, K=2", (3, 2, 2)),
+                                               ("M=24", (24, 2, 2)), ("H=16", (3, 16, 2)),
+                                               ("K=16", (3, 2, 16))],
+                               big=(2000, 500, 10))
+
+
+# ---------------------------------------------------------------------------
+# predict
+# ---------------------------------------------------------------------------
+
+def predict_inputs(r, n, m, h, k):
+    """Parameters whose predictions are far from ties."""
+    while True:
+        params = network_params(r, m, h, k, scale=1.5)
+        X = r.normal(size=(n, m))
+        P = ref().forward(params, X)[0]
+        top2 = np.sort(P, axis=1)[:, -2:]
+        if np.all(top2[:, 1] - top2[:, 0] > 1e-3):
+            return params, X
+
+
+class TestPredict(SuiteCase):
+    FN = "predict"
+
+    @graded("predict.shape")
+    def test_1_shape(self):
+        """predict: defined with (params, X); returns integer labels of shape (N,)"""
+        self.assert_signature(self.FN, ["params", "X"])
+        params, X = predict_inputs(rng_for(self.key), 7, 5, 4, 3)
+        y = student().predict(params, X)
+        hint = None
+        shape = getattr(y, "shape", None)
+        if shape == (7, 3):
+            hint = "this looks like the probabilities: take the argmax of each row"
+        elif shape == (3,):
+            hint = "argmax over axis 0 (the examples): take the argmax of each ROW, axis=1"
+        elif isinstance(y, np.ndarray) and y.dtype.kind == "f":
+            hint = "labels are integers: np.argmax returns them as such"
+        self.assert_array(self.FN, y, (7,), kind="int", name="y_pred",
+                          inputs=[("params", params), ("X", X)], call="predict(params, X)",
+                          hint=hint)
+
+    @graded("predict.values")
+    def test_2_values(self):
+        """predict: the most probable class of every row"""
+        r = rng_for(self.key)
+        previous = None
+        for n, m, h, k in ((9, 5, 4, 3), (6, 3, 5, 4), (6, 3, 5, 4)):
+            params, X = predict_inputs(r, n, m, h, k)
+            inputs = [("params", params), ("X", X)]
+            got = student().predict(params, X)
+            expected = ref().predict(params, X)
+            if (previous is not None and isinstance(got, np.ndarray)
+                    and np.array_equal(got, previous) and not np.array_equal(got, expected)):
+                self.fail_with(self.FN, "returned the previous call's predictions: the result "
+                                        "does not depend on `params`", inputs=inputs,
+                               mistake="use the argument `params` (not a global variable)")
+            P = ref().forward(params, X)[0]
+            self.assert_close(self.FN, got, expected, name="y_pred", inputs=inputs,
+                              call="predict(params, X)", exact=True,
+                              candidates=[(np.argmin(P, axis=1), "argmin instead of argmax")],
+                              shape_hint="predict returns one label per row: "
+                                         "np.argmax(P, axis=1)")
+            previous = expected
+
+    @graded("predict.unchanged")
+    def test_3_unchanged(self):
+        """predict: leaves params and X unchanged"""
+        params, X = predict_inputs(rng_for(self.key), 7, 5, 4, 3)
+        self.assert_unchanged(self.FN, [params, X], ["params", "X"], ref().predict(params, X))
+
+    @graded("predict.vectorized")
+    def test_4_vectorized(self):
+        """predict: vectorized (no Python loop over examples)"""
+        def make(size):
+            r = rng_for(self.key, *size)
+            if size[0] > 1000:  # timing only: ties do not matter
+                return list(forward_inputs(r, *size))
+            return list(predict_inputs(r, *size))
+
+        self.assert_vectorized(self.FN, make, [("N=8", (8, 3, 2, 2)), ("N=64", (64, 3, 2, 2)),
+                                               ("H=16", (8, 3, 16, 2)), ("K=16", (8, 3, 2, 16))],
+                               big=(20_000, 64, 32, 10))

@@ -1,0 +1,55 @@
+"""one_hot(y, num_classes) -> Y (N, C) float64."""
+import numpy as np
+
+from autograder.checks import diagnose
+from autograder.suites.base import SuiteCase, graded, labels, ref, rng_for, student
+
+FN = "one_hot"
+
+
+class TestOneHot(SuiteCase):
+
+    @graded("one_hot.shape")
+    def test_1_shape(self):
+        """one_hot: defined with (y, num_classes); returns a float64 array of shape (N, C)"""
+        self.assert_signature(FN, ["y", "num_classes"])
+        r = rng_for(self.key)
+        for n, c in ((7, 4), (3, 5)):
+            y = labels(r, n, min(c, n))
+            Y = student().one_hot(y, c)
+            self.assert_array(FN, Y, (n, c), inputs=[("y", y), ("num_classes", c)],
+                              call=f"one_hot(y, {c})",
+                              hint=diagnose.one_hot_shape_hint(getattr(Y, "shape", None),
+                                                               n, c, y))
+
+    @graded("one_hot.values")
+    def test_2_values(self):
+        """one_hot: a single 1 per row, in the column of the label"""
+        r = rng_for(self.key)
+        # the last class never occurs: the width must come from num_classes
+        cases = [(labels(r, 9, 5), 6), (labels(r, 4, 3).astype(np.int32), 3)]
+        for y, c in cases:
+            Y = student().one_hot(y, c)
+            expected = ref().one_hot(y, c)
+            self.assert_close(FN, Y, expected, name="Y", exact=True,
+                              inputs=[("y", y), ("num_classes", c)], call=f"one_hot(y, {c})",
+                              shape_hint=diagnose.one_hot_shape_hint(
+                                  getattr(Y, "shape", None), len(y), c, y))
+
+    @graded("one_hot.unchanged")
+    def test_3_unchanged(self):
+        """one_hot: leaves its argument y unchanged"""
+        r = rng_for(self.key)
+        y = labels(r, 8, 4)
+        self.assert_unchanged(FN, [y, 4], ["y", "num_classes"], ref().one_hot(y, 4))
+
+    @graded("one_hot.vectorized")
+    def test_4_vectorized(self):
+        """one_hot: vectorized (no Python loop over examples or classes)"""
+        def make(size):
+            n, c = size
+            return [labels(rng_for(self.key, n, c), n, c), c]
+
+        self.assert_vectorized(FN, make, [("N=8, C=3", (8, 3)), ("N=64, C=3", (64, 3)),
+                                          ("N=8, C=24", (8, 24))],
+                               big=(100_000, 10))

@@ -1,0 +1,153 @@
+"""sigmoid_forward(Z) -> A; sigmoid_backward(dA, A) -> dZ."""
+import numpy as np
+
+from autograder.checks import diagnose, gradients
+from autograder.suites.base import (GradientCase, Part, SubmissionError, SuiteCase, graded,
+                                    ref, rng_for, student)
+
+FWD, BWD = "sigmoid_forward", "sigmoid_backward"
+
+
+class TestSigmoidForward(SuiteCase):
+
+    @graded("sigmoid_forward.shape")
+    def test_1_shape(self):
+        """sigmoid_forward: defined with (Z); returns an array of the shape of Z"""
+        self.assert_signature(FWD, ["Z"])
+        r = rng_for(self.key)
+        for shape in ((6, 3), (5,)):
+            Z = r.normal(size=shape)
+            self.assert_array(FWD, student().sigmoid_forward(Z), shape, name="A",
+                              inputs=[("Z", Z)], call="sigmoid_forward(Z)")
+
+    @graded("sigmoid_forward.values")
+    def test_2_values(self):
+        """sigmoid_forward: A = 1 / (1 + exp(-Z))"""
+        r = rng_for(self.key)
+        for shape in ((6, 4), (3, 7)):
+            Z = r.normal(0, 3, size=shape)
+            self.assert_close(FWD, student().sigmoid_forward(Z), ref().sigmoid_forward(Z),
+                              name="A", inputs=[("Z", Z)], call="sigmoid_forward(Z)",
+                              candidates=diagnose.sigmoid_forward_candidates(Z))
+
+    @graded("sigmoid_forward.stability")
+    def test_3_stability(self):
+        """sigmoid_forward: stable for |Z| up to 1e4 (no overflow, no nan)"""
+        r = rng_for(self.key)
+        Z = np.concatenate([np.array([[-1e4, -1000.0, -710.0, -50.0, 0.0, 50.0, 710.0, 1000.0,
+                                       1e4]]), r.uniform(-1e4, 1e4, size=(3, 9))])
+        inputs = [("Z", Z)]
+        res = student().call(FWD, Z)
+        hint = ("exp of a large argument overflows: use exp(-|Z|), which is at most 1, "
+                "e.g. np.where(Z >= 0, 1 / (1 + exp(-|Z|)), exp(-|Z|) / (1 + exp(-|Z|)))")
+        self.assert_array(FWD, res.value, Z.shape, kind="number", name="A", inputs=inputs)
+        self.assert_finite(FWD, res.value, name="A", inputs=inputs, hint=hint)
+        self.assert_close(FWD, res.value, ref().sigmoid_forward(Z), name="A", inputs=inputs,
+                          call="sigmoid_forward(Z)", extra_hint=hint)
+        if "overflow" in (res.output or ""):
+            self.fail_with(FWD, "numpy reported an overflow (RuntimeWarning) for large |Z|",
+                           inputs=inputs, details=[f"your output: `{res.output.strip()[:300]}`"],
+                           mistake=hint)
+
+    @graded("sigmoid_forward.unchanged")
+    def test_4_unchanged(self):
+        """sigmoid_forward: leaves Z unchanged"""
+        Z = rng_for(self.key).normal(0, 3, size=(5, 4))
+        self.assert_unchanged(FWD, [Z], ["Z"], ref().sigmoid_forward(Z))
+
+    @graded("sigmoid_forward.vectorized")
+    def test_5_vectorized(self):
+        """sigmoid_forward: vectorized (no Python loop over elements)"""
+        def make(size):
+            return [rng_for(self.key, *size).normal(0, 3, size=size)]
+
+        self.assert_vectorized(FWD, make, [("8x3", (8, 3)), ("64x3", (64, 3)),
+                                           ("8x24", (8, 24))], big=(100_000, 10))
+
+
+def backward_inputs(r, shape):
+    return r.normal(size=shape), ref().sigmoid_forward(r.normal(0, 2, size=shape))
+
+
+class TestSigmoidBackward(GradientCase):
+
+    def check_values(self, dA, A):
+        self.assert_close(BWD, student().sigmoid_backward(dA, A), ref().sigmoid_backward(dA, A),
+                          name="dZ", inputs=[("dA", dA), ("A", A)],
+                          call="sigmoid_backward(dA, A)",
+                          candidates=diagnose.sigmoid_backward_candidates(dA, A))
+
+    @graded("sigmoid_backward.shape")
+    def test_1_shape(self):
+        """sigmoid_backward: defined with (dA, A); returns dZ of the shape of A"""
+        self.assert_signature(BWD, ["dA", "A"])
+        dA, A = backward_inputs(rng_for(self.key), (6, 3))
+        self.assert_array(BWD, student().sigmoid_backward(dA, A), (6, 3), name="dZ",
+                          inputs=[("dA", dA), ("A", A)], call="sigmoid_backward(dA, A)")
+
+    @graded("sigmoid_backward.values")
+    def test_2_values(self):
+        """sigmoid_backward: dZ = dA * A * (1 - A)"""
+        r = rng_for(self.key)
+        for shape in ((6, 4), (4, 7)):
+            self.check_values(*backward_inputs(r, shape))
+
+    @graded("sigmoid_backward.gradient")
+    def test_3_gradient(self):
+        """sigmoid_backward: dZ matches the numeric gradient of your sigmoid_forward"""
+        r = rng_for(self.key)
+        Z = r.normal(0, 1.5, size=(5, 3))
+        G = r.normal(size=(5, 3))
+        note = None
+        A = student().sigmoid_forward(Z)
+        if not (isinstance(A, np.ndarray) and A.shape == Z.shape and A.dtype.kind == "f"
+                and np.all(np.isfinite(A))):
+            A = ref().sigmoid_forward(Z)
+            note = ("your `sigmoid_forward` did not return a usable array: checked with the "
+                    "true A = sigmoid(Z) and the exact gradient instead")
+        inputs = [("Z", Z), ("dA (random upstream gradient)", G), ("A = sigmoid_forward(Z)", A)]
+        call = "sigmoid_backward(dA, sigmoid_forward(Z))"
+        got = student().sigmoid_backward(G, A)
+
+        def numeric(h):
+            return gradients.numeric_gradient(student().sigmoid_forward, [Z], 0, upstream=G, h=h)
+
+        def again(h):
+            try:
+                return numeric(h)
+            except (SubmissionError, gradients.NotANumber):
+                return None
+
+        num = None
+        if note is None:
+            try:
+                num = numeric(self.thresholds()["grad_h"])
+            except (SubmissionError, gradients.NotANumber) as problem:
+                note = (f"your `sigmoid_forward` could not be differentiated ({problem}); "
+                        "compared with the exact gradient instead")
+        part = Part("dZ", got, Z.shape, num, ref().sigmoid_backward(G, A), renumeric=again,
+                    candidates=diagnose.sigmoid_backward_candidates(G, A))
+        self.assert_gradients(BWD, FWD, [part], n=Z.shape[0], inputs=inputs, call=call,
+                              note=note)
+
+    @graded("sigmoid_backward.hidden_values")
+    def test_4_hidden_values(self):
+        """sigmoid_backward: values on hidden inputs"""
+        r = rng_for(self.key)
+        for shape in ((9, 5), (3, 11)):
+            self.check_values(*backward_inputs(r, shape))
+
+    @graded("sigmoid_backward.unchanged")
+    def test_5_unchanged(self):
+        """sigmoid_backward: leaves dA and A unchanged"""
+        dA, A = backward_inputs(rng_for(self.key), (5, 4))
+        self.assert_unchanged(BWD, [dA, A], ["dA", "A"], ref().sigmoid_backward(dA, A))
+
+    @graded("sigmoid_backward.vectorized")
+    def test_6_vectorized(self):
+        """sigmoid_backward: vectorized (no Python loop over elements)"""
+        def make(size):
+            return list(backward_inputs(rng_for(self.key, *size), size))
+
+        self.assert_vectorized(BWD, make, [("8x3", (8, 3)), ("64x3", (64, 3)),
+                                           ("8x24", (8, 24))], big=(100_000, 10))
