@@ -14,6 +14,7 @@ and the assertions that turn a wrong value into feedback.
   close_reference_student at the end; an atexit hook is the safety net).
 """
 import atexit
+import contextlib
 import copy
 import functools
 import json
@@ -29,9 +30,12 @@ from autograder.checks import compare, diagnose, feedback, vectorization
 from autograder.checks.reference import reference, reference_source
 
 try:
-    from autograder.oracle import SubmissionError
+    from autograder.oracle import StudentException, SubmissionError
 except ImportError:  # only while oracle.py does not exist (development)
     class SubmissionError(AssertionError):
+        pass
+
+    class StudentException(SubmissionError):
         pass
 
 CONFIG_PATH = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
@@ -201,6 +205,23 @@ def matches(got, expected, tol=None):
     return abs(g - e) <= tol * max(abs(e), 1e-12)
 
 
+def plausible(got, expected):
+    """True if got has expected's structure, shapes and a real dtype, all finite
+    (the values may be wrong): what the checks that are not about values need."""
+    if isinstance(expected, dict):
+        return (isinstance(got, dict) and set(expected) <= set(got)
+                and all(plausible(got[k], v) for k, v in expected.items()))
+    if isinstance(expected, (tuple, list)):
+        return (isinstance(got, (tuple, list)) and len(got) == len(expected)
+                and all(plausible(g, e) for g, e in zip(got, expected)))
+    if isinstance(expected, np.ndarray) and expected.ndim > 0:
+        return (isinstance(got, np.ndarray) and got.dtype.kind in "fiu"
+                and got.shape == expected.shape
+                and bool(np.all(np.isfinite(got.astype(np.float64)))))
+    g = compare.scalar_value(got)
+    return g is not None and bool(np.isfinite(g))
+
+
 def _scrub_numbers(text):
     """Hidden tests: drop '= 7', '= 1/7', 'N/K = 7/3' style sizes from a hint."""
     if not text:
@@ -238,6 +259,22 @@ class SuiteCase(unittest.TestCase):
         if hidden and kwargs.get("mistake"):
             kwargs["mistake"] = _scrub_numbers(kwargs["mistake"])
         self.fail(feedback.message(function, problem, hidden=hidden, **kwargs))
+
+    @contextlib.contextmanager
+    def hinting(self, hints):
+        """Add a likely mistake to an exception the student's code raised.
+
+        hints: {substring of the exception's message: hint}.
+        """
+        try:
+            yield
+        except StudentException as error:
+            text = str(error)
+            for needle, hint in hints.items():
+                if needle in text:
+                    raise self.failureException(
+                        f"{text}\n\n- **likely mistake**: {hint}\n") from None
+            raise
 
     # -- presence and signature (static, from the source) ------------------
     def assert_signature(self, function, arg_names):
@@ -339,7 +376,9 @@ class SuiteCase(unittest.TestCase):
         """Call with return_args=True; the arguments must come back as sent.
 
         `expected` is the reference's result: the check is credited for a
-        function that works (a stub that returns None does not earn it).
+        function that returns a result of the right structure and shapes (a
+        stub that returns None does not earn it; wrong values are the values
+        tests' business).
         """
         sent = copy_args(args)
         extra = {} if timeout is None else {"timeout": timeout}
@@ -352,9 +391,10 @@ class SuiteCase(unittest.TestCase):
                            mistake=hint or "an in-place operation (`-=`, `+=`, `*=`, "
                                            "`out=`, or assigning into a slice) on an argument: "
                                            "compute new arrays instead")
-        if expected is not None and not matches(res.value, expected):
-            self.fail_with(function, "this check is credited once the function returns "
-                                     "correct values: see the values test of " + function)
+        if expected is not None and not plausible(res.value, expected):
+            self.fail_with(function, "this check is credited once the function returns a "
+                                     "result of the right type and shape: see the shape test "
+                                     "of " + function)
         return res
 
     # -- vectorization -------------------------------------------------------
@@ -365,7 +405,8 @@ class SuiteCase(unittest.TestCase):
         make_args(size) -> list of arguments; sizes: [(label, size)] with the
         base first; big: the size of the timing backstop; expected(args) ->
         the reference's result, or check(args, value) -> bool when results
-        are not comparable (random init): the check needs a working function.
+        are not comparable (random init): the check needs a result of the
+        right structure and shapes.
         """
         settings = THRESHOLDS["vectorization"]
         kwargs = kwargs or {}
@@ -381,11 +422,11 @@ class SuiteCase(unittest.TestCase):
         for label, size in sizes:
             args = make_args(size)
             res = student().call(function, *args, trace=True, **kwargs)
-            works = check(args, res.value) if check else matches(res.value, expect(args))
+            works = check(args, res.value) if check else plausible(res.value, expect(args))
             if not works:
-                self.fail_with(function, "vectorization is credited for a function that "
-                                         f"returns correct values; at {label} it does not "
-                                         "(see the values tests)")
+                self.fail_with(function, "vectorization is credited once the function returns "
+                                         f"a result of the right type and shape; at {label} it "
+                                         "does not (see the shape test)")
             measurements.append((label, res.steps))
         problem = vectorization.step_growth_problem(measurements, settings["step_slack"])
         if problem:

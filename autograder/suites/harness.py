@@ -59,3 +59,13 @@ def run(proxy, functions=None, keys=None, reference_proxy=None, modules=None):
     for test in data["tests"]:
         results[by_number[test["number"]]] = test
     return results
+
+
+def mutate(source, *replacements):
+    """The source with each (old, new) replaced; old must occur exactly once."""
+    for old, new in replacements:
+        count = source.count(old)
+        if count != 1:
+            raise ValueError(f"{old!r} occurs {count} times in the source (expected once)")
+        source = source.replace(old, new)
+    return source

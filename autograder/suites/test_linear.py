@@ -4,6 +4,13 @@ from autograder.suites.base import (GradientCase, Part, SubmissionError, SuiteCa
                                     ref, rng_for, student)
 
 FWD, BWD = "linear_forward", "linear_backward"
+FORWARD_HINTS = {"broadcast": "b is added along the wrong axis: in Z = X W^T + b, b of shape "
+                              "(K,) is added to every ROW of the (N, K) product",
+                 "matmul": "the factors of the product are in the wrong order or not "
+                           "transposed: Z = X @ W.T, (N, M) x (M, K)"}
+BACKWARD_HINTS = {"matmul": "the factors of a product are in the wrong order or transposed: "
+                            "dX = dZ @ W is (N, K) x (K, M), dW = dZ.T @ X is (K, N) x (N, M)",
+                  "broadcast": "check the shapes: dX is (N, M), dW (K, M), db (K,)"}
 
 
 def layer_inputs(r, n, m, k):
@@ -19,7 +26,8 @@ class TestLinearForward(SuiteCase):
         r = rng_for(self.key)
         X, W, b = layer_inputs(r, 6, 4, 3)
         inputs = [("X", X), ("W", W), ("b", b)]
-        Z = student().linear_forward(X, W, b)
+        with self.hinting(FORWARD_HINTS):
+            Z = student().linear_forward(X, W, b)
         self.assert_array(FWD, Z, (6, 3), name="Z", inputs=inputs, call="linear_forward(X, W, b)",
                           hint=diagnose.likely_mistake(Z, ref().linear_forward(X, W, b))
                           if getattr(Z, "shape", None) == (3, 6) else None)
@@ -37,7 +45,8 @@ class TestLinearForward(SuiteCase):
         r = rng_for(self.key)
         for n, m, k in ((5, 4, 3), (8, 2, 6)):
             X, W, b = layer_inputs(r, n, m, k)
-            Z = student().linear_forward(X, W, b)
+            with self.hinting(FORWARD_HINTS):
+                Z = student().linear_forward(X, W, b)
             self.assert_close(FWD, Z, ref().linear_forward(X, W, b), name="Z",
                               inputs=[("X", X), ("W", W), ("b", b)],
                               call="linear_forward(X, W, b)",
@@ -73,8 +82,9 @@ class TestLinearBackward(GradientCase):
     def check_values(self, dZ, X, W, b):
         inputs = [("dZ", dZ), ("X", X), ("W", W), ("b", b)]
         call = "linear_backward(dZ, X, W, b)"
-        got = self.assert_tuple(BWD, student().linear_backward(dZ, X, W, b), 3, names=PARTS,
-                                inputs=inputs, call=call)
+        with self.hinting(BACKWARD_HINTS):
+            value = student().linear_backward(dZ, X, W, b)
+        got = self.assert_tuple(BWD, value, 3, names=PARTS, inputs=inputs, call=call)
         expected = ref().linear_backward(dZ, X, W, b)
         for name, g, e in zip(PARTS, got, expected):
             self.assert_close(BWD, g, e, name=name, inputs=inputs, call=call, n=dZ.shape[0],
@@ -90,8 +100,9 @@ class TestLinearBackward(GradientCase):
         dZ, X, W, b = backward_inputs(r, 6, 4, 3)
         inputs = [("dZ", dZ), ("X", X), ("W", W), ("b", b)]
         call = "linear_backward(dZ, X, W, b)"
-        got = self.assert_tuple(BWD, student().linear_backward(dZ, X, W, b), 3, names=PARTS,
-                                inputs=inputs, call=call)
+        with self.hinting(BACKWARD_HINTS):
+            value = student().linear_backward(dZ, X, W, b)
+        got = self.assert_tuple(BWD, value, 3, names=PARTS, inputs=inputs, call=call)
         for name, g, shape in zip(PARTS, got, ((6, 4), (3, 4), (3,))):
             self.assert_array(BWD, g, shape, name=name, inputs=inputs, call=call,
                               hint=diagnose.linear_backward_shape_hint(

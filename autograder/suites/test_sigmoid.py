@@ -1,4 +1,6 @@
 """sigmoid_forward(Z) -> A; sigmoid_backward(dA, A) -> dZ."""
+import re
+
 import numpy as np
 
 from autograder.checks import diagnose, gradients
@@ -45,9 +47,10 @@ class TestSigmoidForward(SuiteCase):
         self.assert_close(FWD, res.value, ref().sigmoid_forward(Z), name="A", inputs=inputs,
                           call="sigmoid_forward(Z)", extra_hint=hint)
         if "overflow" in (res.output or ""):
+            output = re.sub(r"\S*neural_net\.py", "neural_net.py", res.output).strip()
+            output = " ".join(output.split())[:300]
             self.fail_with(FWD, "numpy reported an overflow (RuntimeWarning) for large |Z|",
-                           inputs=inputs, details=[f"your output: `{res.output.strip()[:300]}`"],
-                           mistake=hint)
+                           inputs=inputs, details=[f"your output: `{output}`"], mistake=hint)
 
     @graded("sigmoid_forward.unchanged")
     def test_4_unchanged(self):

@@ -8,12 +8,16 @@ from autograder.suites.base import (GradientCase, Part, SubmissionError, SuiteCa
                                     labels, one_hot, probabilities, ref, rng_for, student)
 
 SM, CE, SCE = "softmax", "cross_entropy", "softmax_cross_entropy_backward"
+SOFTMAX_HINTS = {"broadcast": "the row sums (or maxima) have shape (N,) and broadcast against "
+                              "the columns: use keepdims=True, e.g. "
+                              "E / E.sum(axis=1, keepdims=True)"}
 
 
 class TestSoftmax(SuiteCase):
 
     def check_values(self, Z, extra=""):
-        P = student().softmax(Z)
+        with self.hinting(SOFTMAX_HINTS):
+            P = student().softmax(Z)
         self.assert_close(SM, P, ref().softmax(Z), name="P", inputs=[("Z", Z)],
                           call="softmax(Z)" + extra, candidates=diagnose.softmax_candidates(Z),
                           extra_hint=diagnose.softmax_rows_hint(P)
@@ -25,9 +29,9 @@ class TestSoftmax(SuiteCase):
         self.assert_signature(SM, ["Z"])
         r = rng_for(self.key)
         Z = r.normal(0, 2, size=(6, 4))
-        self.assert_array(SM, student().softmax(Z), (6, 4), name="P", inputs=[("Z", Z)],
-                          call="softmax(Z)",
-                          hint=None)
+        with self.hinting(SOFTMAX_HINTS):
+            P = student().softmax(Z)
+        self.assert_array(SM, P, (6, 4), name="P", inputs=[("Z", Z)], call="softmax(Z)")
         # N == K: row sums broadcast along the wrong axis keep the shape
         Z = r.normal(0, 2, size=(4, 4))
         self.assert_not_mistaken(SM, student().softmax(Z), ref().softmax(Z),

@@ -152,9 +152,6 @@ class TestTrain(SuiteCase):
                            mistake="shuffle with an index array (X_train[order]) instead of "
                                    "np.random.shuffle(X_train), and update new arrays "
                                    "(params = sgd_step(params, ...)), not the caller's")
-        if not matches(trained, gd_steps(params, X, y, 0.5, 2), tol=1e-9):
-            self.fail_with(FN, "this check is credited once train trains correctly: see "
-                               "the other train tests")
 
     # -- minibatches ---------------------------------------------------------
     def identical_examples(self, r, n):

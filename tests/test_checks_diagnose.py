@@ -1,0 +1,97 @@
+"""autograder/checks/diagnose.py: the likely mistake from the numbers."""
+import numpy as np
+
+from autograder.checks import diagnose
+from autograder.checks.reference import reference
+
+
+def setup():
+    r = np.random.default_rng(0)
+    return r, reference()
+
+
+def test_scale_fit_names_missing_and_doubled_mean_and_sign():
+    r, _ = setup()
+    true = r.normal(size=(6, 3))
+    assert "1/N of the MEAN loss is missing" in diagnose.likely_mistake(6 * true, true, n=6)
+    assert "applied twice" in diagnose.likely_mistake(true / 6, true, n=6)
+    assert "sign is flipped" in diagnose.likely_mistake(-true, true, n=6)
+    assert diagnose.likely_mistake(true, true, n=6) is None
+    assert diagnose.likely_mistake(true + r.normal(size=true.shape), true, n=6) is None
+
+
+def test_transposed_and_zero():
+    r, _ = setup()
+    true = r.normal(size=(3, 5))
+    assert "transpose" in diagnose.likely_mistake(true.T, true)
+    assert "all zeros" in diagnose.likely_mistake(np.zeros_like(true), true)
+
+
+def test_linear_backward_mistakes():
+    r, ref = setup()
+    dZ, X, W = r.normal(size=(4, 4)), r.normal(size=(4, 5)), r.normal(size=(4, 5))
+    db = ref.linear_backward(dZ, X, W, np.zeros(4))[2]
+    cands = diagnose.linear_backward_candidates("db", dZ, X, W)
+    assert "wrong axis" in diagnose.likely_mistake(dZ.sum(axis=1), db, candidates=cands)
+    assert "averaged" in diagnose.likely_mistake(dZ.mean(axis=0), db, candidates=cands)
+    hint = diagnose.linear_backward_shape_hint("db", (6, 3), np.zeros((6, 3)), X[:, :2], W)
+    assert "per-example" in hint
+
+
+def test_sigmoid_backward_mistakes():
+    r, ref = setup()
+    dA = r.normal(size=(5, 3))
+    A = ref.sigmoid_forward(r.normal(size=(5, 3)))
+    true = ref.sigmoid_backward(dA, A)
+    cands = diagnose.sigmoid_backward_candidates(dA, A)
+    S = 1 / (1 + np.exp(-A))
+    assert "taken of Z" in diagnose.likely_mistake(dA * S * (1 - S), true, candidates=cands)
+    assert "dA is dropped" in diagnose.likely_mistake(A * (1 - A), true, candidates=cands)
+
+
+def test_softmax_mistakes_and_rows_hint():
+    r, ref = setup()
+    Z = r.normal(size=(4, 4))
+    E = np.exp(Z - Z.max(axis=1, keepdims=True))
+    cands = diagnose.softmax_candidates(Z)
+    no_keepdims = E / E.sum(axis=1)
+    assert "keepdims" in diagnose.likely_mistake(no_keepdims, ref.softmax(Z), candidates=cands)
+    assert "COLUMN" in diagnose.likely_mistake(ref.softmax(Z.T).T, ref.softmax(Z),
+                                               candidates=cands)
+    assert "do not sum to 1" in diagnose.softmax_rows_hint(no_keepdims)
+    assert diagnose.softmax_rows_hint(ref.softmax(Z)) is None
+    assert "COLUMNS" in diagnose.softmax_rows_hint(ref.softmax(Z.T).T)
+
+
+def test_cross_entropy_scalar_mistakes():
+    r, ref = setup()
+    P = ref.softmax(r.normal(size=(6, 4)))
+    Y = np.eye(4)[[0, 1, 2, 3, 0, 1]]
+    J = ref.cross_entropy(P, Y)
+    cands = diagnose.cross_entropy_candidates(P, Y)
+    assert "SUMMED" in diagnose.likely_mistake(6 * J, J, candidates=cands, scalar=True)
+    assert "N*K" in diagnose.likely_mistake(J / 4, J, candidates=cands, scalar=True)
+    # two unrelated numbers are not explained by a "constant factor"
+    assert diagnose.likely_mistake(J * 1.37, J, n=6, k=4, scalar=True) is None
+
+
+def test_sce_mistakes():
+    r, ref = setup()
+    P = ref.softmax(r.normal(size=(6, 4)))
+    Y = np.eye(4)[[0, 1, 2, 3, 0, 1]]
+    true = ref.softmax_cross_entropy_backward(P, Y)
+    cands = diagnose.sce_backward_candidates(P, Y)
+    assert "1/N" in diagnose.likely_mistake(P - Y, true, n=6, candidates=cands)
+    assert "instead of N" in diagnose.likely_mistake((P - Y) / 4, true, n=6, k=4,
+                                                     candidates=cands)
+
+
+def test_network_backward_variants_name_sigmoid_of_z():
+    r, ref = setup()
+    params = {"W1": r.normal(size=(4, 5)), "b1": r.normal(size=4),
+              "W2": r.normal(size=(3, 4)), "b2": r.normal(size=3)}
+    X = r.normal(size=(6, 5))
+    Y = np.eye(3)[[0, 1, 2, 0, 1, 2]]
+    texts = [text for _, text in diagnose.network_backward_variants(params, X, Y)]
+    assert any("taken of Z1" in t for t in texts)
+    assert any("dropped" in t for t in texts)

@@ -1,0 +1,151 @@
+"""autograder/checks/vectorization.py: static analysis, step growth, signatures."""
+import textwrap
+
+from autograder.checks import vectorization as vec
+from autograder.checks.reference import reference_source
+
+
+def violations(source, function):
+    return vec.static_violations(textwrap.dedent(source), function)
+
+
+def test_reference_is_clean_including_the_dict_comprehension_of_sgd_step():
+    source = reference_source()
+    for function in vec.LAYER_FUNCTIONS + vec.NETWORK_FUNCTIONS:
+        assert violations(source, function) == [], function
+    assert "for name, value in params.items()" in source  # sgd_step's comprehension
+
+
+def test_every_looping_construct_is_flagged_with_its_line():
+    source = """
+    import numpy as np
+    import functools
+    from functools import reduce
+
+    def softmax(Z):
+        out = []
+        for z in Z:
+            out.append(z)
+        i = 0
+        while i < 3:
+            i += 1
+        a = [z for z in Z]
+        b = {k: 1 for k in range(3)}
+        c = sum(z for z in Z)
+        d = list(map(np.exp, Z))
+        e = np.vectorize(np.exp)(Z)
+        f = np.apply_along_axis(np.sum, 1, Z)
+        g = np.frompyfunc(abs, 1, 1)
+        h = [x for x in np.nditer(Z)]
+        k = functools.reduce(np.add, Z)
+        m = reduce(np.add, Z)
+        n = np.add.reduce(Z)          # a vectorized ufunc method: fine
+        return Z
+    """
+    found = violations(source, "softmax")
+    text = "\n".join(v.describe() for v in found)
+    for line, what in ((8, "`for` loop"), (11, "`while` loop"), (13, "list comprehension"),
+                       (14, "dict comprehension"), (15, "generator expression"), (16, "map()"),
+                       (17, "np.vectorize"), (18, "np.apply_along_axis"), (19, "np.frompyfunc"),
+                       (20, "np.nditer"), (21, "functools.reduce"), (22, "functools.reduce")):
+        assert any(v.line == line and what in v.construct for v in found), (line, what, text)
+    assert not any(v.line == 23 for v in found)
+
+
+def test_helpers_are_followed_and_recursion_is_flagged():
+    source = """
+    import numpy as np
+
+    def _row_softmax(z):
+        return np.exp(z) / np.exp(z).sum()
+
+    def _rows(Z):
+        return np.array([_row_softmax(z) for z in Z])
+
+    def softmax(Z):
+        return _rows(Z)
+
+    def cross_entropy(P, Y):
+        return _ce(P, Y, 0)
+
+    def _ce(P, Y, n):
+        if n == len(P):
+            return 0.0
+        return -float(Y[n] @ np.log(P[n])) + _ce(P, Y, n + 1)
+
+    vsig = np.vectorize(lambda z: 1 / (1 + np.exp(-z)))
+
+    def sigmoid_forward(Z):
+        return vsig(Z)
+    """
+    found = violations(source, "softmax")
+    assert len(found) == 1 and found[0].line == 8 and found[0].function == "_rows"
+    assert "`softmax` -> `_rows`" in found[0].describe()
+    found = violations(source, "cross_entropy")
+    assert any("recursion" in v.construct and v.line == 19 for v in found)
+    found = violations(source, "sigmoid_forward")
+    assert any("defined at line 21" in v.construct and "np.vectorize" in v.construct
+               for v in found)
+
+
+def test_network_policy_allows_loops_over_layers_but_not_elementwise_helpers():
+    source = """
+    import numpy as np
+
+    def sgd_step(params, grads, lr):
+        new = {}
+        for name in params:
+            new[name] = params[name] - lr * grads[name]
+        return new
+
+    def backward(params, cache, Y):
+        grads = {}
+        for layer in (2, 1):
+            grads["W%d" % layer] = np.zeros(1)
+        return {k: v for k, v in grads.items()}
+
+    def forward(params, X):
+        return np.apply_along_axis(lambda x: x, 1, X), {}
+
+    def train(params, X, y, Xv, yv, lr, epochs, batch_size, seed):
+        for epoch in range(epochs):
+            for start in range(0, len(X), batch_size):
+                pass
+        return params, {}
+    """
+    assert violations(source, "sgd_step") == []
+    assert violations(source, "backward") == []
+    assert len(violations(source, "forward")) == 1
+    assert violations(source, "train") == []
+
+
+def test_layer_function_calls_are_checked_with_their_own_policy():
+    source = """
+    def linear_forward(X, W, b):
+        return [x @ W.T + b for x in X]
+
+    def forward(params, X):
+        return linear_forward(X, params["W1"], params["b1"]), {}
+    """
+    found = violations(source, "forward")
+    assert len(found) == 1 and found[0].function == "linear_forward"
+
+
+def test_unparsable_or_missing_gives_none():
+    assert vec.static_violations("def softmax(:\n", "softmax") is None
+    assert vec.static_violations("x = 1\n", "softmax") is None
+
+
+def test_step_growth():
+    assert vec.step_growth_problem([("N=8", 3), ("N=64", 3), ("K=24", 5)]) is None
+    assert "grew from 19 (N=8) to 131 (N=64)" in vec.step_growth_problem(
+        [("N=8", 19), ("N=64", 131)])
+    assert vec.step_growth_problem([("N=8", None), ("N=64", 131)]) is None
+
+
+def test_signature_problem():
+    source = "def linear_backward(dZ, cache):\n    pass\ndef softmax(Z, axis=1):\n    pass\n"
+    text = vec.signature_problem(source, "linear_backward", 4, ["dZ", "X", "W", "b"])
+    assert "linear_backward(dZ, cache)" in text
+    assert vec.signature_problem(source, "softmax", 1, ["Z"]) is None
+    assert vec.signature_problem(source, "one_hot", 2, ["y", "num_classes"]) is None
