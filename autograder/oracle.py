@@ -86,6 +86,7 @@ class Student:
         self.network_blocked = None
         self.test_deadline = None
         self.budget_exhausted = False
+        self.closed = False
         self.poisoned = {}
         self.overhead_s = 0.0  # worker start-up and transfers, for the benchmark
         self.output_log = []
@@ -271,7 +272,10 @@ class Student:
         return "".join(log)
 
     def close(self):
-        """Kill every worker process and remove the scratch space."""
+        """Kill every worker process and remove the scratch space (once)."""
+        if self.closed:
+            return  # the worker user may belong to another run by now
+        self.closed = True
         self._discard_worker()
         if self.isolation.dedicated_user:
             sandbox.kill_all_processes_of(self.isolation.user.pw_uid)

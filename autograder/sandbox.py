@@ -122,16 +122,25 @@ class Runtime:
         os.mkdir(self.private, 0o700)
         self._count = 0
 
-    def new_workdir(self, submission_text):
-        """A fresh working directory holding only a read-only copy of the submission."""
+    def new_workdir(self, submission_text, group=None):
+        """A fresh working directory holding only a read-only copy of the submission.
+
+        With a worker group, only that group can read it: the reference also
+        runs in a worker (for timing), and no other worker user may read it.
+        """
         self._count += 1
         workdir = os.path.join(self.base, f"work{self._count}")
-        os.mkdir(workdir)
+        os.mkdir(workdir, 0o700)
         path = os.path.join(workdir, "neural_net.py")
         with open(path, "w", encoding="utf-8") as handle:
             handle.write(submission_text)
-        os.chmod(path, 0o644)
-        os.chmod(workdir, 0o755)
+        if group is None:
+            os.chmod(path, 0o644)
+            os.chmod(workdir, 0o755)
+        else:
+            for target, mode in ((path, 0o640), (workdir, 0o750)):
+                os.chown(target, 0, group)
+                os.chmod(target, mode)
         return workdir
 
     def new_capture_file(self):
@@ -178,7 +187,8 @@ class Worker:
     def __init__(self, runtime, isolation, submission_text, limits, python=None):
         self.limits = limits
         self.isolation = isolation
-        self.workdir = runtime.new_workdir(submission_text)
+        group = isolation.user.pw_gid if isolation.dedicated_user else None
+        self.workdir = runtime.new_workdir(submission_text, group)
         self.capture = OutputCapture(runtime.new_capture_file(),
                                      limits["output_head_kb"] << 10,
                                      limits["output_tail_kb"] << 10)

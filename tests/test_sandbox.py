@@ -49,6 +49,8 @@ def make_student():
     yield make
     for student in made:
         uid = student.isolation.user.pw_uid if student.isolation.dedicated_user else None
+        if student.closed:
+            continue  # closed by the test; its user may be another run's by now
         student.close()
         if uid is not None:
             assert sandbox.live_processes_of(uid) == [], "worker user's processes left behind"
@@ -326,3 +328,18 @@ def test_config_is_json_readable_by_the_standard_library():
     with open(os.path.join(HERE, "..", "autograder", "config.json"), encoding="utf-8") as handle:
         settings = json.load(handle)
     assert settings["limits"]["call_timeout_s"] > 0
+
+
+@pytest.mark.skipif(not IS_ROOT, reason="isolation by user needs root")
+def test_one_worker_cannot_read_another_workers_file(make_student):
+    secret_holder = make_student(REFERENCE + "\n# the reference's private copy\n")
+    secret_holder.sigmoid_forward(np.zeros(1))
+    path = os.path.join(secret_holder.worker.workdir, "neural_net.py")
+    reader = make_student(with_override(
+        "def one_hot(y, num_classes):\n"
+        "    try:\n"
+        f"        open({path!r}).read()\n"
+        "        return np.array([1])\n"
+        "    except OSError:\n"
+        "        return np.array([0])\n"))
+    assert list(reader.one_hot(np.zeros(1, dtype=int), 2)) == [0]
