@@ -365,6 +365,7 @@ def main(argv=None):
         return 0
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, "
           f"{'root (worker users)' if os.geteuid() == 0 else 'not root (reduced isolation)'}")
+    report_load("start")
     if not options.skip_grading:
         bench_grading()
     if not options.skip_overhead:
@@ -373,7 +374,16 @@ def main(argv=None):
         bench_batch(options.copies, options.jobs)
     if not options.skip_training:
         bench_training()
+    report_load("end")
     return 0
+
+
+def report_load(when):
+    """Wall times mean little on a busy machine: say how busy it was (CPU times still hold)."""
+    load = os.getloadavg()[0]
+    busy = load > 0.5 * (os.cpu_count() or 1)
+    print(f"load average at {when}: {load:.2f}"
+          + ("  (BUSY machine: wall times are inflated; CPU times are not)" if busy else ""))
 
 
 if __name__ == "__main__":
