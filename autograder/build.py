@@ -52,6 +52,9 @@ HANDOUT_FILES = ("neural_net.py", "util.py", "experiments.py")
 HANDOUT_TEXT_SUFFIXES = (".py", ".md", ".txt")
 # Shortest solution line (non-space characters) the leak check looks for.
 MIN_LEAK_CHARS = 12
+# Solution lines that are idioms the API itself dictates, not solutions: any
+# code (the self-check's tests included) seeds a generator this way.
+NOT_SECRET = ("rng = np.random.default_rng(seed)",)
 # 1980-01-01 is the earliest time a zip can hold; every entry gets it.
 ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 
@@ -213,13 +216,12 @@ def build_upload(out_dir=DEFAULT_OUT, root=ROOT):
 # ---------------------------------------------------------------------------
 
 def handout_extra_files():
-    """Extra files for the handout, as {arcname: bytes}.
+    """The student self-check, as {arcname: bytes} relative to the handout's folder:
+    selfcheck.py, the sandbox and the VISIBLE tests under grader/, and the
+    expected answers those tests need, recorded from the reference."""
+    from autograder import selfcheck
 
-    Arcnames are relative to the handout's folder. The student self-check
-    (the visible tests, runnable on the student's own machine) is added here
-    by the lead; until then the handout has no extra files.
-    """
-    return {}
+    return selfcheck.handout_files(os.path.join(REFERENCE_DIR, "neural_net.py"))
 
 
 def template_files(template_dir=TEMPLATE_DIR, reference_dir=REFERENCE_DIR):
@@ -243,11 +245,26 @@ def template_files(template_dir=TEMPLATE_DIR, reference_dir=REFERENCE_DIR):
     return files
 
 
+# What each top-level entry of the handout is, for the README's file list.
+HANDOUT_DESCRIPTIONS = {
+    "neural_net.py": "your implementation: the functions to write, and the only file you submit",
+    "util.py": "loads the data and draws the plots (given, not graded)",
+    "experiments.py": "runs the written part's three experiments: `python experiments.py`",
+    "selfcheck.py": "runs the visible Gradescope tests on your neural_net.py: "
+                    "`python selfcheck.py`",
+    "grader/": "what selfcheck.py needs (the sandbox and the visible tests); no need to read it",
+    "README.md": "this file",
+}
+
+
 def handout_readme(names):
-    """The student README, with the handout's file list filled in."""
+    """The student README, with the handout's top-level entries listed and described."""
     with open(HANDOUT_README, encoding="utf-8") as handle:
         text = handle.read()
-    listing = "\n".join(f"- `{name}`" for name in sorted(names))
+    top = sorted({name.split("/")[0] + ("/" if "/" in name else "") for name in names})
+    listing = "\n".join(f"- `{name}`" + (f": {HANDOUT_DESCRIPTIONS[name]}"
+                                         if name in HANDOUT_DESCRIPTIONS else "")
+                        for name in top)
     return string.Template(text).safe_substitute(folder=HANDOUT_FOLDER, files=listing)
 
 
@@ -302,10 +319,20 @@ def solution_lines(reference_dir=REFERENCE_DIR, min_chars=MIN_LEAK_CHARS):
         key = normalize(text)
         if not key or text.lstrip().startswith("#") or len(key) < min_chars:
             continue
-        if key in given_text:
+        if key in given_text or key in {normalize(line) for line in NOT_SECRET}:
             continue
         found.setdefault(key, f"neural_net.py:{number}: {text.strip()}")
     return found
+
+
+EXPECTED_STORE = "expected.npz"
+
+
+def hidden_test_keys():
+    from autograder import selfcheck
+    from autograder.grade import load_config
+
+    return selfcheck.hidden_keys(load_config())
 
 
 def leaks(entries, reference_dir=REFERENCE_DIR):
@@ -320,11 +347,14 @@ def leaks(entries, reference_dir=REFERENCE_DIR):
     """
     problems = []
     secret = solution_lines(reference_dir)
+    hidden = hidden_test_keys()
     for name, data in sorted(entries.items()):
         parts = name.split("/")
-        if set(parts) & {"autograder", "tests", "reference", "suites", "validation"}:
-            problems.append(f"{name}: grader files (tests, suites, reference) are not for students")
-        if not name.endswith(HANDOUT_TEXT_SUFFIXES):
+        if set(parts) & {"tests", "reference", "validation"}:
+            problems.append(f"{name}: grader files (tests, reference, catalogues) are not for students")
+        if parts[-1] == EXPECTED_STORE:
+            continue  # the visible tests' recorded answers (binary by design)
+        if not name.endswith(HANDOUT_TEXT_SUFFIXES + (".json",)):
             problems.append(f"{name}: only source and text files belong in the handout "
                             f"({', '.join(HANDOUT_TEXT_SUFFIXES)}); data stays with the grader")
             continue
@@ -333,6 +363,9 @@ def leaks(entries, reference_dir=REFERENCE_DIR):
         except UnicodeDecodeError:
             problems.append(f"{name}: not UTF-8 text")
             continue
+        for key in hidden:
+            if f'"{key}"' in text or f"'{key}'" in text:
+                problems.append(f"{name}: mentions the hidden test {key}")
         for number, line in enumerate(text.splitlines(), 1):
             key = normalize(line)
             if len(key) < MIN_LEAK_CHARS:

@@ -19,6 +19,20 @@ import numpy as np
 from autograder import wire
 
 
+MAX_ANSWER_SIZE = 5000  # numbers per recorded answer
+
+
+def size_of(value):
+    """How many numbers a (nested) value holds."""
+    if isinstance(value, (np.ndarray, np.generic)):
+        return int(np.size(value))
+    if isinstance(value, dict):
+        return sum(size_of(item) for item in value.values())
+    if isinstance(value, (list, tuple)):
+        return sum(size_of(item) for item in value)
+    return 1
+
+
 class NotCheckedLocally(AssertionError):
     """The self-check has no expected value for this; Gradescope checks it."""
 
@@ -67,7 +81,9 @@ class Recorder:
             key = fingerprint(name, args, kwargs)
             frozen_args = copy.deepcopy((args, kwargs))
             result = attribute(*args, **kwargs)
-            if fingerprint(name, *frozen_args) == key:  # inputs unchanged by the call
+            # Kept only if the call left its inputs alone and the answer is small:
+            # big answers (trained networks) are checked on Gradescope only.
+            if fingerprint(name, *frozen_args) == key and size_of(result) <= MAX_ANSWER_SIZE:
                 self._answers[key] = copy.deepcopy(result)
             return result
 

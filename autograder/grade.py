@@ -7,10 +7,12 @@ path Gradescope takes too: run_autograder calls it with --gradescope-root.
 Whatever happens, a valid results.json is written.
 """
 import argparse
+import io
 import json
 import os
 import sys
 import time
+import tokenize
 
 from autograder import results as results_io
 
@@ -63,24 +65,32 @@ def find_submission(path):
 
 
 def read_submission(path):
-    """The submission's text, or Refused with the reason it can't be graded."""
+    """(text, encoding) of the submission, or Refused with the reason it can't be graded."""
     size = os.path.getsize(path)
     if size > MAX_SUBMISSION_BYTES:
         raise Refused(f"`{SUBMISSION_NAME}` is {size >> 10} KB; the limit is "
                       f"{MAX_SUBMISSION_BYTES >> 10} KB. Remove embedded data or output.")
     with open(path, "rb") as handle:
         raw = handle.read()
+    try:  # UTF-8, with or without BOM, unless a PEP 263 line declares otherwise
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(raw).readline)
+    except SyntaxError as error:
+        if "unknown encoding" in str(error):
+            raise Refused(f"`{SUBMISSION_NAME}`: {error}") from None
+        encoding = "utf-8"  # undecodable first lines: say where, below
     try:
-        text = raw.decode("utf-8-sig")
+        text = raw.decode(encoding)
     except UnicodeDecodeError as error:
         line = raw[:error.start].count(b"\n") + 1
-        raise Refused(f"`{SUBMISSION_NAME}` is not valid UTF-8 text (byte {error.start}, line "
-                      f"{line}). Save it as UTF-8 in your editor and submit again.") from None
+        raise Refused(f"`{SUBMISSION_NAME}` is not valid {encoding.upper()} text (byte {error.start}, "
+                      f"line {line}). Save it as UTF-8 in your editor and submit again.") from None
+    if text.startswith("\ufeff"):
+        text = text[1:]
     if not text.strip():
         raise Refused(f"`{SUBMISSION_NAME}` is empty")
     if "\x00" in text:
         raise Refused(f"`{SUBMISSION_NAME}` contains NUL bytes: is it really a Python file?")
-    return text
+    return text, encoding
 
 
 class RefusedStudent:
@@ -143,7 +153,7 @@ def lock_down(root):
 # ---------------------------------------------------------------------------
 
 def grade_submission(submission, results_path, *, autograder_root=None, config=None,
-                     suite=None, bind=None, stream=None, quiet=False):
+                     suite=None, bind=None, stream=None, quiet=False, progress=None):
     """Grade one submission and write results_path; returns the results dict.
 
     `suite` and `bind` (a function given the Student proxy) replace the
@@ -170,7 +180,7 @@ def grade_submission(submission, results_path, *, autograder_root=None, config=N
         limits = config["limits"]
         runner = GradedRunner(stream=stream, student=student,
                               default_time_s=limits["test_time_s"],
-                              run_deadline=started + limits["run_time_s"])
+                              run_deadline=started + limits["run_time_s"], progress=progress)
         data = runner.run_suite(suite)
         data["output"] = summary_markdown(data, student)
         data["output_format"] = "md"
@@ -201,14 +211,14 @@ def make_student(submission, config):
     """A Student proxy for the submission, or a RefusedStudent saying why not."""
     try:
         path = find_submission(submission)
-        text = read_submission(path)
+        text, encoding = read_submission(path)
     except Refused as reason:
         return RefusedStudent(f"Your submission could not be graded: {reason}")
     except OSError as error:
         return RefusedStudent(f"Your submission could not be read: {error.strerror}")
     from autograder.oracle import Student
 
-    return Student(text, config, python=config.get("worker_python"))
+    return Student(text, config, python=config.get("worker_python"), encoding=encoding)
 
 
 def function_of(test):

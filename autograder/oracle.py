@@ -74,8 +74,10 @@ class CallResult:
 class Student:
     """Proxy to the submission: attribute calls run in the sandboxed worker."""
 
-    def __init__(self, source, config, *, python=None, filename="neural_net.py"):
+    def __init__(self, source, config, *, python=None, filename="neural_net.py",
+                 encoding="utf-8"):
         self.source = source
+        self.encoding = encoding  # the worker's copy keeps the file's own encoding
         self.filename = filename
         self.limits = config["limits"]
         self.isolation = sandbox.Isolation(config.get("worker_user_prefix", "nnworker"))
@@ -208,7 +210,7 @@ class Student:
         self._discard_worker()
         started = time.monotonic()
         worker = sandbox.Worker(self.runtime, self.isolation, self.source, self.limits,
-                                python=self.python)
+                                python=self.python, encoding=self.encoding)
         timeout = self.limits["startup_timeout_s"]
         try:
             header = worker.wait_ready(timeout)

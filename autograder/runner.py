@@ -11,6 +11,7 @@ import unittest
 
 from gradescope_utils.autograder_utils.json_test_runner import JSONTestResult, JSONTestRunner
 
+from autograder.expected import NotCheckedLocally
 from autograder.oracle import SubmissionError
 
 STUDENT_OUTPUT_CAP = 2000
@@ -31,8 +32,10 @@ def test_attribute(test, name, default=None):
 
 class GradedResult(JSONTestResult):
     def __init__(self, stream, descriptions, verbosity, results, leaderboard, failure_prefix,
-                 student, default_time_s, run_deadline):
+                 student, default_time_s, run_deadline, progress=None):
         super().__init__(stream, descriptions, verbosity, results, leaderboard, failure_prefix)
+        self.progress = progress
+        self.not_checked_locally = False
         self.student = student
         self.default_time_s = default_time_s
         self.run_deadline = run_deadline
@@ -49,6 +52,8 @@ class GradedResult(JSONTestResult):
         if hasattr(function, "__score__"):
             function.__score__ = None
         self.subtest_failures[test.id()] = []
+        if self.progress is not None:
+            print(f"  running: {self.getDescription(test)}", file=self.progress, flush=True)
         if self.student is not None:
             self.student.take_output_log()
             now = time.monotonic()
@@ -89,6 +94,7 @@ class GradedResult(JSONTestResult):
         if test.id() in self.recorded:
             return
         self.recorded.add(test.id())
+        self.not_checked_locally = err is not None and isinstance(err[1], NotCheckedLocally)
         if err is not None:
             err = (err[0], _Message(self._message(err)), err[2])
         super().processResult(test, err)
@@ -96,6 +102,8 @@ class GradedResult(JSONTestResult):
     def buildResult(self, test, err=None):
         result = super().buildResult(test, err)
         result["output_format"] = "md"
+        if self.not_checked_locally:
+            result["extra_data"] = {"not_checked_locally": True}
         if self.student is not None:
             printed = self.student.take_output_log()
             if err is not None and printed and result.get("visibility", "visible") == "visible":
@@ -135,8 +143,9 @@ def student_output_block(printed):
 class GradedRunner(JSONTestRunner):
     """Runs the suites; every test appears in the results exactly once."""
 
-    def __init__(self, stream, student, default_time_s, run_deadline, **kwargs):
+    def __init__(self, stream, student, default_time_s, run_deadline, progress=None, **kwargs):
         super().__init__(stream=stream, failure_prefix="", **kwargs)
+        self.progress = progress
         self.student = student
         self.default_time_s = default_time_s
         self.run_deadline = run_deadline
@@ -145,7 +154,7 @@ class GradedRunner(JSONTestRunner):
         return GradedResult(self.stream, self.descriptions, self.verbosity,
                             self.json_data["tests"], self.json_data["leaderboard"],
                             self.failure_prefix, self.student, self.default_time_s,
-                            self.run_deadline)
+                            self.run_deadline, self.progress)
 
     def run_suite(self, suite):
         """Run and return the results dict (not written anywhere yet)."""

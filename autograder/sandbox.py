@@ -122,7 +122,7 @@ class Runtime:
         os.mkdir(self.private, 0o700)
         self._count = 0
 
-    def new_workdir(self, submission_text, group=None):
+    def new_workdir(self, submission_text, group=None, encoding="utf-8"):
         """A fresh working directory holding only a read-only copy of the submission.
 
         With a worker group, only that group can read it: the reference also
@@ -132,7 +132,7 @@ class Runtime:
         workdir = os.path.join(self.base, f"work{self._count}")
         os.mkdir(workdir, 0o700)
         path = os.path.join(workdir, "neural_net.py")
-        with open(path, "w", encoding="utf-8") as handle:
+        with open(path, "w", encoding=encoding) as handle:
             handle.write(submission_text)
         if group is None:
             os.chmod(path, 0o644)
@@ -184,11 +184,12 @@ class OutputCapture:
 class Worker:
     """One worker process: start, request/reply with deadlines, kill."""
 
-    def __init__(self, runtime, isolation, submission_text, limits, python=None):
+    def __init__(self, runtime, isolation, submission_text, limits, python=None,
+                 encoding="utf-8"):
         self.limits = limits
         self.isolation = isolation
         group = isolation.user.pw_gid if isolation.dedicated_user else None
-        self.workdir = runtime.new_workdir(submission_text, group)
+        self.workdir = runtime.new_workdir(submission_text, group, encoding)
         self.capture = OutputCapture(runtime.new_capture_file(),
                                      limits["output_head_kb"] << 10,
                                      limits["output_tail_kb"] << 10)

@@ -16,6 +16,11 @@ _module = None
 def reference():
     """The reference module (loaded once)."""
     global _module
+    if _module is None and not os.path.exists(REFERENCE_PATH):
+        # The students' handout has no reference: recorded answers stand in.
+        from autograder import expected
+
+        _module = expected.Replayer(expected.store_path())
     if _module is None:
         spec = importlib.util.spec_from_file_location("_nnag_reference_neural_net",
                                                       REFERENCE_PATH)
@@ -26,5 +31,9 @@ def reference():
 
 
 def reference_source():
+    if not os.path.exists(REFERENCE_PATH):
+        from autograder.expected import NotCheckedLocally
+
+        raise NotCheckedLocally("timing against the reference runs on Gradescope only")
     with open(REFERENCE_PATH, encoding="utf-8") as handle:
         return handle.read()

@@ -1,0 +1,246 @@
+"""The students' self-check: the visible tests on their neural_net.py.
+
+    python selfcheck.py [neural_net.py] [--html report.html]     (in the handout)
+    python -m autograder selfcheck [neural_net.py] [--html ...]  (in this repo)
+
+The same path as Gradescope: the file runs in a sandboxed worker and never in
+this process. Prints per function what passed and failed, with the feedback
+and the points, then the total of the visible points. Checks that need the
+staff solution on values only your code produced (held-out accuracy, timing
+against the reference) run on Gradescope only, and are listed as such.
+"""
+import argparse
+import base64
+import io
+import os
+import shutil
+import sys
+import tempfile
+import unittest
+
+from autograder import expected
+from autograder.grade import function_of, grade_submission, load_config
+
+HIDDEN_VISIBILITIES = ("hidden", "after_due_date", "after_published")
+
+
+def visible_suite(suite):
+    """The suite without the tests students don't see on Gradescope either."""
+    from autograder.runner import iter_tests, test_attribute
+
+    kept = [test for test in iter_tests(suite)
+            if test_attribute(test, "__visibility__", "visible") not in HIDDEN_VISIBILITIES]
+    return unittest.TestSuite(kept)
+
+
+def run(path, stream=sys.stdout):
+    """Grade the visible tests; returns the results dict."""
+    from autograder.suites import base, load_suites
+
+    with tempfile.TemporaryDirectory() as scratch:
+        return grade_submission(path, os.path.join(scratch, "results.json"),
+                                suite=visible_suite(load_suites()), bind=base.set_student,
+                                stream=io.StringIO(), quiet=True, progress=stream)
+
+
+def report_text(data):
+    """Per function: each test's verdict, points and (when failing) feedback."""
+    lines, current = [], None
+    earned = possible = 0.0
+    local_only = 0
+    for test in data["tests"]:
+        function = function_of(test)
+        if function != current:
+            current = function
+            lines.append(f"\n== {function}")
+        unchecked = test.get("extra_data", {}).get("not_checked_locally")
+        if unchecked:
+            local_only += 1
+            lines.append(f"  [ -- ] {test['name']} (checked on Gradescope only)")
+            continue
+        earned += test["score"]
+        possible += test["max_score"]
+        mark = "PASS" if test["status"] == "passed" else "FAIL"
+        lines.append(f"  [{mark}] {test['score']:g}/{test['max_score']:g}  {test['name']}")
+        if mark == "FAIL" and test.get("output"):
+            lines += ["         " + line for line in test["output"].strip().splitlines()[:25]]
+    if data.get("output") and not data["tests"]:
+        lines.append(data["output"])
+    lines.append(f"\nVisible points: {earned:g} / {possible:g}"
+                 + (f"  ({local_only} checks run on Gradescope only)" if local_only else ""))
+    lines.append("Hidden tests on Gradescope check more values; passing here is necessary, "
+                 "not sufficient.")
+    return "\n".join(lines)
+
+
+def training_figures(path):
+    """PNG bytes of the student's training curves and confusion matrix (sandboxed)."""
+    import numpy as np
+
+    from autograder.grade import make_student
+    import util  # the handout's util.py, next to the student's file
+
+    X_train, y_train, X_val, y_val = util.load_dataset("mnist-5k")
+    student = make_student(path, load_config())
+    try:
+        params = student.init_params(X_train.shape[1], 64, 10, seed=0)
+        params, history = student.call("train", params, X_train, y_train, X_val, y_val,
+                                       lr=1.0, epochs=20, batch_size=64, seed=0,
+                                       timeout=120).value
+        predicted = np.asarray(student.predict(params, X_val))
+    finally:
+        student.close()
+    figures = {}
+    with tempfile.TemporaryDirectory() as scratch:
+        util.plot_training_history(history, os.path.join(scratch, "history.png"))
+        cm = util.confusion_matrix(y_val, predicted.astype(int))
+        util.plot_confusion_matrix(cm, os.path.join(scratch, "confusion.png"))
+        for name in ("history", "confusion"):
+            with open(os.path.join(scratch, name + ".png"), "rb") as handle:
+                figures[name] = handle.read()
+    return figures
+
+
+def write_html(path, text, figures):
+    import html
+
+    parts = ["<!doctype html><meta charset='utf-8'><title>Self-check</title>",
+             "<h1>neural_net.py self-check</h1>", f"<pre>{html.escape(text)}</pre>"]
+    for name, data in figures.items():
+        encoded = base64.b64encode(data).decode()
+        parts.append(f"<h2>{name}</h2><img alt='{name}' src='data:image/png;base64,{encoded}'>")
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write("\n".join(parts))
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="selfcheck", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("path", nargs="?", default="neural_net.py")
+    parser.add_argument("--html", help="also write an HTML report with your training plots")
+    options = parser.parse_args(argv)
+    if not os.path.exists(options.path):
+        print(f"selfcheck: {options.path} not found (run it next to your neural_net.py)")
+        return 2
+    with tempfile.TemporaryDirectory() as scratch:
+        # A saved version (my_nn_v2.py) is checked as the neural_net.py it will be.
+        path = shutil.copy(options.path, os.path.join(scratch, "neural_net.py"))
+        data = run(path)
+        text = report_text(data)
+        print(text)
+        if options.html:
+            figures = {}
+            try:
+                figures = training_figures(path)
+            except (AssertionError, ImportError, OSError) as error:
+                text += f"\n\nNo training plots: {error}"
+            write_html(options.html, text, figures)
+            print(f"\nwrote {options.html}")
+    return 0 if all(t["status"] == "passed" for t in data["tests"]) else 1
+
+
+# ---------------------------------------------------------------------------
+# What the handout needs to run this (used by `python -m autograder build`)
+# ---------------------------------------------------------------------------
+
+PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+GRADER_MODULES = ("__init__.py", "wire.py", "worker_main.py", "sandbox.py", "oracle.py",
+                  "runner.py", "results.py", "grade.py", "expected.py", "selfcheck.py")
+STAFF_ONLY = ("calibrate.py", "harness.py")
+ENTRY_SCRIPT = '''"""Run the visible tests on your neural_net.py, the way Gradescope does.
+
+    python selfcheck.py                    # ./neural_net.py
+    python selfcheck.py --html report.html # plus your training curves and confusion matrix
+"""
+import os
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path[:0] = [os.path.join(HERE, "grader"), HERE]
+os.chdir(HERE)
+
+from autograder.selfcheck import main  # noqa: E402
+
+sys.exit(main())
+'''
+
+
+def hidden_keys(config):
+    return {key for key, test in config["tests"].items()
+            if test.get("visibility", "visible") in HIDDEN_VISIBILITIES}
+
+
+def strip_hidden_tests(source, keys):
+    """The suite module's source without the methods decorated @graded(<hidden key>)."""
+    import ast
+
+    tree = ast.parse(source)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ClassDef):
+            node.body = [item for item in node.body if _graded_key(item) not in keys] or [ast.Pass()]
+    return ast.unparse(tree) + "\n"
+
+
+def _graded_key(node):
+    import ast
+
+    for decorator in getattr(node, "decorator_list", []):
+        if (isinstance(decorator, ast.Call) and getattr(decorator.func, "id", "") == "graded"
+                and decorator.args and isinstance(decorator.args[0], ast.Constant)):
+            return decorator.args[0].value
+    return None
+
+
+def record_expected(store_path, reference_file):
+    """Run the visible tests on the reference, recording what the checks ask of it."""
+    from autograder.checks import reference as reference_access
+
+    recorder = expected.Recorder(reference_access.reference())
+    reference_access._module = recorder
+    try:
+        with tempfile.TemporaryDirectory() as scratch:
+            data = run_visible(reference_file, scratch)
+    finally:
+        reference_access._module = None
+    failed = [t["name"] for t in data["tests"] if t["status"] != "passed"]
+    if failed:
+        raise RuntimeError(f"the reference fails visible tests while recording: {failed}")
+    return recorder.save(store_path)
+
+
+def run_visible(path, scratch, stream=None):
+    from autograder.suites import base, load_suites
+
+    return grade_submission(path, os.path.join(scratch, "results.json"),
+                            suite=visible_suite(load_suites()), bind=base.set_student,
+                            stream=stream or io.StringIO(), quiet=True)
+
+
+def handout_files(reference_file):
+    """arcname -> bytes of everything the self-check needs, hidden tests left out."""
+    import json
+
+    config = load_config()
+    keys = hidden_keys(config)
+    files = {"selfcheck.py": ENTRY_SCRIPT.encode()}
+    for name in GRADER_MODULES:
+        with open(os.path.join(PACKAGE_DIR, name), "rb") as handle:
+            files[f"grader/autograder/{name}"] = handle.read()
+    for package in ("checks", "suites"):
+        folder = os.path.join(PACKAGE_DIR, package)
+        for name in sorted(os.listdir(folder)):
+            if not name.endswith(".py") or name in STAFF_ONLY:
+                continue
+            with open(os.path.join(folder, name), encoding="utf-8") as handle:
+                source = handle.read()
+            if package == "suites" and name.startswith("test_"):
+                source = strip_hidden_tests(source, keys)
+            files[f"grader/autograder/{package}/{name}"] = source.encode()
+    visible = dict(config, tests={k: v for k, v in config["tests"].items() if k not in keys})
+    files["grader/autograder/config.json"] = json.dumps(visible, indent=2).encode()
+    with tempfile.TemporaryDirectory() as scratch:
+        store = os.path.join(scratch, "expected.npz")
+        record_expected(store, reference_file)
+        with open(store, "rb") as handle:
+            files["grader/autograder/expected.npz"] = handle.read()
+    return files
