@@ -82,10 +82,11 @@ def test_upload_holds_nothing_else(zips):
     assert names == sorted(names) and len(names) == len(set(names))
 
 
-def test_upload_is_reproducible(zips, tmp_path):
-    again = build.build_upload(str(tmp_path))
-    with open(again, "rb") as first, open(zips["upload"], "rb") as second:
-        assert first.read() == second.read()
+def test_upload_is_reproducible(tmp_path):
+    first = build.build_upload(str(tmp_path / "one"))
+    second = build.build_upload(str(tmp_path / "two"))
+    with open(first, "rb") as one, open(second, "rb") as two:
+        assert one.read() == two.read()
 
 
 def test_upload_refuses_a_grading_module_that_needs_a_left_out_one(tmp_path):
@@ -161,6 +162,8 @@ def reference_solution_lines(min_chars=12):
     for name in ("util.py", "experiments.py"):
         with open(os.path.join(ROOT, "reference", name), encoding="utf-8") as handle:
             given.update(squash(line) for line in handle.read().splitlines())
+    given.update(squash(line) for line in build.NOT_SECRET)
+    assert len(build.NOT_SECRET) <= 3, "the idiom allowlist must stay a short, reviewed list"
     secret = set()
     for number in inside:
         line = lines[number]
@@ -171,20 +174,56 @@ def reference_solution_lines(min_chars=12):
     return secret
 
 
+def handout_texts(path):
+    """{arcname: text} of every text file of the handout (binary stores left out)."""
+    texts = {}
+    with zipfile.ZipFile(path) as archive:
+        for name in archive.namelist():
+            data = archive.read(name)
+            if not name.endswith(".npz"):
+                texts[name] = data.decode("utf-8")
+    return texts
+
+
 def test_handout_contains_no_solution_line(zips):
     secret = reference_solution_lines()
     assert len(secret) >= 30, "the reference should have many non-trivial solution lines"
-    with zipfile.ZipFile(zips["handout"]) as archive:
-        for name in archive.namelist():
-            text = archive.read(name).decode("utf-8")
-            squashed = [re.sub(r"\s+", "", line).replace("'", '"')
-                        for line in text.splitlines()]
-            for line in secret:
-                assert not any(line in candidate for candidate in squashed), \
-                    f"{name} contains the solution line {line!r}"
+    for name, text in handout_texts(zips["handout"]).items():
+        squashed = [re.sub(r"\s+", "", line).replace("'", '"') for line in text.splitlines()]
+        for line in secret:
+            assert not any(line in candidate for candidate in squashed), \
+                f"{name} contains the solution line {line!r}"
 
 
-def test_handout_holds_the_student_files_and_no_grader_or_data_file(zips):
+def hidden_test_names():
+    """Independently of build.py: docstring names of the tests hidden from students."""
+    import unittest
+
+    from autograder.suites import load_suites
+
+    names, pending = [], [load_suites()]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, unittest.TestSuite):
+            pending.extend(item)
+            continue
+        method = getattr(item, item._testMethodName)
+        if getattr(method, "__visibility__", "visible") != "visible":
+            names.append(item.shortDescription())
+    return names
+
+
+@pytest.mark.skipif(not os.path.isfile(SUITES_INIT), reason="no suites yet")
+def test_handout_contains_no_hidden_test(zips):
+    hidden = hidden_test_names()
+    texts = handout_texts(zips["handout"])
+    for name in hidden:
+        # Function names alone are everywhere; the test's own docstring is not.
+        for arcname, text in texts.items():
+            assert name not in text, f"{arcname} holds the hidden test {name!r}"
+
+
+def test_handout_holds_the_student_files_and_no_grader_only_or_data_file(zips):
     names = names_in(zips["handout"])
     folder = build.HANDOUT_FOLDER
     for name in ("neural_net.py", "util.py", "experiments.py", "README.md"):
@@ -192,18 +231,49 @@ def test_handout_holds_the_student_files_and_no_grader_or_data_file(zips):
     for name in names:
         parts = name.split("/")
         assert parts[0] == folder, name
-        assert not {"tests", "autograder", "reference", "suites", "validation"} & set(parts), name
-        assert name.endswith((".py", ".md", ".txt")), f"{name}: not a source or text file"
-        assert "__pycache__" not in parts, name
+        assert not {"tests", "reference", "validation"} & set(parts), name
+        assert "__pycache__" not in parts and not name.endswith(".pyc"), name
+        assert name.endswith((".py", ".md", ".txt", ".json")) or \
+            parts[-1] == "expected.npz", f"{name}: not a source or text file"
+        assert "calibrate" not in parts[-1] and "harness" not in parts[-1], name
     with zipfile.ZipFile(zips["handout"]) as archive:
         template = archive.read(f"{folder}/neural_net.py").decode("utf-8")
         readme = archive.read(f"{folder}/README.md").decode("utf-8")
-        total = sum(info.file_size for info in archive.infolist())
+        sizes = {info.filename: info.file_size for info in archive.infolist()}
     with open(os.path.join(ROOT, "student_template", "neural_net.py"), encoding="utf-8") as handle:
         assert template == handle.read()
     assert "raise NotImplementedError" in template and "BEGIN SOLUTION" not in template
     assert "$files" not in readme and "`neural_net.py`" in readme
-    assert total < 200_000, "the handout should be source files only"
+    assert max(sizes.values()) < 1 << 20, "no file of the handout is big enough to be a data set"
+
+
+def test_handout_holds_no_held_out_digit(zips):
+    """The recorded answers of the visible tests never contain the grader's test split."""
+    import io
+
+    import numpy as np
+
+    from autograder.checks import data
+
+    stores = [name for name in names_in(zips["handout"]) if name.endswith(".npz")]
+    if not stores:
+        pytest.skip("the handout has no recorded answers")
+    held_out = data.grader_split(0, 0)
+    rows = {row.tobytes() for row in held_out["X_test"]}
+    pixels_255 = {np.round(row * 255).astype(np.int64).tobytes() for row in held_out["X_test"]}
+    with zipfile.ZipFile(zips["handout"]) as archive:
+        for store in stores:
+            arrays = np.load(io.BytesIO(archive.read(store)), allow_pickle=False)
+            for key in arrays.files:
+                array = arrays[key]
+                assert not np.array_equal(array, held_out["y_test"]), f"{store}:{key} = y_test"
+                if array.ndim >= 1 and array.shape[-1] == 784:
+                    flat = array.reshape(-1, 784)
+                    for row in flat:
+                        assert row.astype(np.float64).tobytes() not in rows, \
+                            f"{store}:{key} holds a held-out digit"
+                        assert row.astype(np.int64).tobytes() not in pixels_255, \
+                            f"{store}:{key} holds a held-out digit"
 
 
 def test_handout_build_refuses_a_leaking_extra_file(monkeypatch, tmp_path):
@@ -226,8 +296,10 @@ def test_handout_build_refuses_a_stale_template(tmp_path):
         build.build_handout(str(tmp_path), template_dir=str(stale))
 
 
-def test_handout_extra_files_hook_is_empty_by_default():
-    assert build.handout_extra_files() == {}
+def test_handout_extra_files_are_bytes_by_relative_name():
+    extra = build.handout_extra_files()
+    for name, data in extra.items():
+        assert isinstance(data, bytes) and not name.startswith("/") and ".." not in name
 
 
 def test_cli_builds_both_zips(tmp_path, capsys):
