@@ -28,6 +28,7 @@ from gradescope_utils.autograder_utils.decorators import (number, partial_credit
 
 from autograder.checks import compare, diagnose, feedback, vectorization
 from autograder.checks.reference import reference, reference_source
+from autograder.expected import NotCheckedLocally
 
 try:
     from autograder.oracle import StudentException, SubmissionError
@@ -205,21 +206,22 @@ def matches(got, expected, tol=None):
     return abs(g - e) <= tol * max(abs(e), 1e-12)
 
 
-def plausible(got, expected):
-    """True if got has expected's structure, shapes and a real dtype, all finite
-    (the values may be wrong): what the checks that are not about values need."""
+def plausible(got, expected, finite=True):
+    """True if got has expected's structure, shapes and a real dtype (and is
+    finite if asked); the values may be wrong: what the checks that are not
+    about values need."""
     if isinstance(expected, dict):
         return (isinstance(got, dict) and set(expected) <= set(got)
-                and all(plausible(got[k], v) for k, v in expected.items()))
+                and all(plausible(got[k], v, finite) for k, v in expected.items()))
     if isinstance(expected, (tuple, list)):
         return (isinstance(got, (tuple, list)) and len(got) == len(expected)
-                and all(plausible(g, e) for g, e in zip(got, expected)))
+                and all(plausible(g, e, finite) for g, e in zip(got, expected)))
     if isinstance(expected, np.ndarray) and expected.ndim > 0:
         return (isinstance(got, np.ndarray) and got.dtype.kind in "fiu"
                 and got.shape == expected.shape
-                and bool(np.all(np.isfinite(got.astype(np.float64)))))
+                and (not finite or bool(np.all(np.isfinite(got.astype(np.float64))))))
     g = compare.scalar_value(got)
-    return g is not None and bool(np.isfinite(g))
+    return g is not None and (not finite or bool(np.isfinite(g)))
 
 
 def _scrub_numbers(text):
@@ -370,6 +372,20 @@ class SuiteCase(unittest.TestCase):
                                inputs=inputs, call=call, expected=np.asarray(expected),
                                got=got, mistake=text)
 
+    def assert_uses_arguments(self, function, args, names, alternatives, got):
+        """When got is wrong: if replacing an argument by another value leaves the
+        result unchanged, the function ignores it (reads a global, or a value
+        remembered from an earlier call). alternatives: {index: other value}."""
+        for index, other in alternatives.items():
+            changed = list(args)
+            changed[index] = other
+            again = student().call(function, *changed).value
+            if matches(again, got, tol=1e-12):
+                self.fail_with(function, f"the result did not change when `{names[index]}` "
+                                         "changed", inputs=list(zip(names, args)),
+                               mistake=f"use the argument `{names[index]}`, not a global "
+                                       "variable or a value kept from an earlier call")
+
     # -- inputs left unchanged -----------------------------------------------
     def assert_unchanged(self, function, args, names, expected, *, hint=None, kwargs=None,
                          timeout=None):
@@ -391,7 +407,7 @@ class SuiteCase(unittest.TestCase):
                            mistake=hint or "an in-place operation (`-=`, `+=`, `*=`, "
                                            "`out=`, or assigning into a slice) on an argument: "
                                            "compute new arrays instead")
-        if expected is not None and not plausible(res.value, expected):
+        if expected is not None and not plausible(res.value, expected, finite=False):
             self.fail_with(function, "this check is credited once the function returns a "
                                      "result of the right type and shape: see the shape test "
                                      "of " + function)
@@ -438,6 +454,8 @@ class SuiteCase(unittest.TestCase):
             reference_time = reference_student().call(function, *args, **kwargs).elapsed
         except SubmissionError:
             return  # the grader's reference worker failed: not the student's problem
+        except NotCheckedLocally:
+            return  # the students' self-check has no reference to time against
         elapsed = student().call(function, *args, **kwargs).elapsed
         limit = settings["backstop_factor"] * reference_time + settings["backstop_slack_s"]
         if elapsed > limit:  # time once more before failing (noise on half a vCPU)

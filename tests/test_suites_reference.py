@@ -1,0 +1,208 @@
+"""The suites end to end through the real sandboxed Student.
+
+- the reference scores 100 / 100 and every test passes;
+- correct solutions written differently score 100 too (np.dot / einsum instead
+  of @, ones @ dZ for db, a logaddexp sigmoid, a log-sum-exp softmax, a
+  cross-entropy that takes the log of the true class only, another sane
+  init, loops over the two layers and over the parameter dict, a while loop
+  over minibatches, another random stream), and so does a solution whose
+  linear layers compute in float32 (accurate enough, checked with a coarser
+  numeric gradient);
+- the blank template scores 0 without crashing, every test saying why;
+- the config: points sum to exactly 100, one test per key, names start with
+  the function's name.
+"""
+import json
+import os
+import re
+
+import pytest
+
+from autograder.checks.reference import ROOT, reference_source
+from autograder.suites import base, harness, load_suites
+
+Student = pytest.importorskip("autograder.oracle").Student
+
+ALTERNATIVE = '''
+import numpy as np
+
+
+def one_hot(y, num_classes):
+    return np.eye(num_classes)[np.asarray(y)]
+
+
+def linear_forward(X, W, b):
+    return np.dot(X, W.T) + b[np.newaxis, :]
+
+
+def linear_backward(dZ, X, W, b):
+    dX = np.dot(dZ, W)
+    dW = np.einsum("nk,nm->km", dZ, X)
+    db = np.ones(dZ.shape[0]) @ dZ
+    return dX, dW, db
+
+
+def sigmoid_forward(Z):
+    return np.exp(-np.logaddexp(0.0, -Z))
+
+
+def sigmoid_backward(dA, A):
+    return dA * (A - A ** 2)
+
+
+def softmax(Z):
+    m = np.max(Z, axis=-1, keepdims=True)
+    log_norm = m + np.log(np.sum(np.exp(Z - m), axis=-1, keepdims=True))
+    return np.exp(Z - log_norm)
+
+
+def cross_entropy(P, Y):
+    true_class = np.sum(P * Y, axis=1)
+    return -np.mean(np.log(np.maximum(true_class, 1e-12))).item()
+
+
+def softmax_cross_entropy_backward(P, Y):
+    return (P - Y) * (1.0 / len(P))
+
+
+def init_params(n_input, n_hidden, n_output, seed=0):
+    rng = np.random.RandomState(seed)
+    return {"W1": rng.randn(n_hidden, n_input) / np.sqrt(n_input),
+            "b1": np.zeros(n_hidden),
+            "W2": rng.randn(n_output, n_hidden) / np.sqrt(n_hidden),
+            "b2": np.zeros(n_output)}
+
+
+def forward(params, X):
+    cache = {"X": X}
+    A = X
+    for layer in (1, 2):
+        Z = linear_forward(A, params["W%d" % layer], params["b%d" % layer])
+        cache["Z%d" % layer] = Z
+        A = sigmoid_forward(Z) if layer == 1 else softmax(Z)
+        if layer == 1:
+            cache["A1"] = A
+    cache["P"] = A
+    return A, cache
+
+
+def backward(params, cache, Y):
+    grads = {}
+    dZ = softmax_cross_entropy_backward(cache["P"], Y)
+    inputs = {1: cache["X"], 2: cache["A1"]}
+    for layer in (2, 1):
+        dA, grads["W%d" % layer], grads["b%d" % layer] = linear_backward(
+            dZ, inputs[layer], params["W%d" % layer], params["b%d" % layer])
+        if layer == 2:
+            dZ = sigmoid_backward(dA, cache["A1"])
+    return grads
+
+
+def sgd_step(params, grads, lr):
+    new_params = {}
+    for key in params:
+        new_params[key] = params[key] - lr * grads[key]
+    return new_params
+
+
+def predict(params, X):
+    _, cache = forward(params, X)
+    return cache["Z2"].argmax(axis=1)
+
+
+def train(params, X_train, y_train, X_val, y_val, lr, epochs, batch_size, seed=0):
+    rng = np.random.RandomState(seed + 1)
+    k = params["W2"].shape[0]
+    history = {"train_loss": [], "train_acc": [], "val_loss": [], "val_acc": []}
+    n = len(X_train)
+    for epoch in range(epochs):
+        perm = rng.permutation(n)
+        X_s, y_s = X_train[perm], y_train[perm]
+        start = 0
+        while start < n:
+            Xb, yb = X_s[start:start + batch_size], y_s[start:start + batch_size]
+            _, cache = forward(params, Xb)
+            params = sgd_step(params, backward(params, cache, one_hot(yb, k)), lr)
+            start += batch_size
+        for name, X, y in (("train", X_train, y_train), ("val", X_val, y_val)):
+            P, _ = forward(params, X)
+            history[name + "_loss"].append(cross_entropy(P, one_hot(y, k)))
+            history[name + "_acc"].append(float((P.argmax(axis=1) == y).mean()))
+    return params, history
+'''
+
+FLOAT32 = [
+    ("    return X @ W.T + b\n",
+     "    Z = X.astype(np.float32) @ W.T.astype(np.float32)\n"
+     "    return Z.astype(np.float64) + b\n"),
+    ("    dW = dZ.T @ X\n",
+     "    dW = (dZ.T.astype(np.float32) @ X.astype(np.float32)).astype(np.float64)\n"),
+]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def reference_worker():
+    proxy = Student(reference_source(), base.CONFIG)
+    base.set_reference_student(proxy)
+    yield proxy
+    base.set_reference_student(None)
+    proxy.close()
+
+
+def grade(source):
+    proxy = Student(source, base.CONFIG)
+    try:
+        return harness.run(proxy)
+    finally:
+        proxy.close()
+
+
+def report(results):
+    return "\n".join(f"{key}: {r['status']} {r['score']}/{r['max_score']}\n"
+                     f"{r.get('output', '')}" for key, r in results.items()
+                     if r["status"] != "passed")
+
+
+@pytest.mark.parametrize("name", ["reference", "alternative", "float32 linear layers"])
+def test_correct_solutions_score_full_marks(name):
+    source = {"reference": reference_source(), "alternative": ALTERNATIVE,
+              "float32 linear layers": harness.mutate(reference_source(), *FLOAT32)}[name]
+    results = grade(source)
+    assert set(results) == set(base.TESTS)
+    assert sum(r["score"] for r in results.values()) == pytest.approx(100.0), report(results)
+    assert all(r["status"] == "passed" for r in results.values()), report(results)
+
+
+def test_template_scores_zero_and_says_why():
+    with open(os.path.join(ROOT, "student_template", "neural_net.py"), encoding="utf-8") as f:
+        results = grade(f.read())
+    assert set(results) == set(base.TESTS)
+    assert sum(r["score"] for r in results.values()) == 0
+    for key, r in results.items():
+        assert r["status"] == "failed"
+        assert "not implemented" in r["output"], (key, r["output"])
+
+
+def test_config_points_and_names():
+    with open(base.CONFIG_PATH, encoding="utf-8") as handle:
+        config = json.load(handle)
+    tests = config["tests"]
+    assert sum(t["weight"] for t in tests.values()) == 100
+    assert len({t["number"] for t in tests.values()}) == len(tests)
+    assert {t["visibility"] for t in tests.values()} <= {"visible", "after_published"}
+    seen = {}
+    for test in harness._tests_of(load_suites()):
+        method = getattr(test, test._testMethodName)
+        key = method.__graded_key__
+        assert key not in seen, f"{key} used by two tests"
+        seen[key] = test
+        entry = tests[key]
+        assert method.__weight__ == entry["weight"]
+        assert method.__tags__ == (entry["function"],)
+        name = test.shortDescription()
+        assert re.match(re.escape(entry["function"]) + ": ", name), name
+    assert set(seen) == set(tests)
+    tiers = config["thresholds"]["train_accuracy"]["tiers"]
+    calibration = config["thresholds"]["train_accuracy"]["calibration"]
+    assert tiers[0][1] == 1.0 and tiers[0][0] < calibration["min"]
+    assert [t[0] for t in tiers] == sorted((t[0] for t in tiers), reverse=True)
