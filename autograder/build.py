@@ -326,6 +326,8 @@ def solution_lines(reference_dir=REFERENCE_DIR, min_chars=MIN_LEAK_CHARS):
 
 
 EXPECTED_STORE = "expected.npz"
+# A file this big in a handout is a data dump, not source or a few recorded answers.
+MAX_HANDOUT_FILE_BYTES = 4 << 20
 
 
 def hidden_test_keys():
@@ -333,6 +335,55 @@ def hidden_test_keys():
     from autograder.grade import load_config
 
     return selfcheck.hidden_keys(load_config())
+
+
+def hidden_test_names():
+    """The student-facing names (docstring first lines) of the hidden tests.
+
+    Read from the suites themselves (trusted code, imported here only): a
+    test is hidden when its `__visibility__` is not "visible". Catches a
+    hidden test shipped under a key the config no longer lists.
+    """
+    import unittest
+
+    from autograder.suites import load_suites
+
+    names, pending = [], [load_suites()]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, unittest.TestSuite):
+            pending.extend(item)
+            continue
+        method = getattr(item, getattr(item, "_testMethodName", ""), None)
+        if getattr(method, "__visibility__", "visible") != "visible":
+            names.append((item.shortDescription() or "").strip())
+    return sorted({name for name in names if name})
+
+
+def held_out_problems(name, data):
+    """A recorded-answers store must not hold the grader's held-out digits or labels."""
+    import io
+
+    import numpy as np
+
+    from autograder.checks import data as grader_data
+
+    held_out = grader_data.grader_split(0, 0)
+    rows = {row.tobytes() for row in held_out["X_test"]}
+    try:
+        store = np.load(io.BytesIO(data), allow_pickle=False)
+        arrays = {key: store[key] for key in store.files}
+    except Exception as error:  # not a readable npz: refuse rather than guess
+        return [f"{name}: unreadable store ({type(error).__name__})"]
+    problems = []
+    for key, array in arrays.items():
+        if np.array_equal(array, held_out["y_test"]):
+            problems.append(f"{name}:{key} is the held-out labels")
+        if array.ndim >= 1 and array.shape[-1] == held_out["X_test"].shape[1]:
+            flat = np.asarray(array, dtype=np.float64).reshape(-1, array.shape[-1])
+            if any(row.tobytes() in rows for row in flat):
+                problems.append(f"{name}:{key} holds held-out digits")
+    return problems
 
 
 def leaks(entries, reference_dir=REFERENCE_DIR):
@@ -348,15 +399,23 @@ def leaks(entries, reference_dir=REFERENCE_DIR):
     problems = []
     secret = solution_lines(reference_dir)
     hidden = hidden_test_keys()
+    hidden_names = hidden_test_names()
     for name, data in sorted(entries.items()):
         parts = name.split("/")
         if set(parts) & {"tests", "reference", "validation"}:
-            problems.append(f"{name}: grader files (tests, reference, catalogues) are not for students")
+            problems.append(f"{name}: grader files (tests, reference, catalogues) "
+                            "are not for students")
+        if len(data) > MAX_HANDOUT_FILE_BYTES:
+            problems.append(f"{name}: {len(data) >> 10} KB is a data dump, not source "
+                            f"(limit {MAX_HANDOUT_FILE_BYTES >> 20} MB per file)")
         if parts[-1] == EXPECTED_STORE:
-            continue  # the visible tests' recorded answers (binary by design)
-        if not name.endswith(HANDOUT_TEXT_SUFFIXES + (".json",)):
+            # the visible tests' recorded answers (binary by design)
+            problems.extend(held_out_problems(name, data))
+            continue
+        suffixes = HANDOUT_TEXT_SUFFIXES + (".json",)
+        if not name.endswith(suffixes):
             problems.append(f"{name}: only source and text files belong in the handout "
-                            f"({', '.join(HANDOUT_TEXT_SUFFIXES)}); data stays with the grader")
+                            f"({', '.join(suffixes)}); data stays with the grader")
             continue
         try:
             text = data.decode("utf-8")
@@ -366,6 +425,9 @@ def leaks(entries, reference_dir=REFERENCE_DIR):
         for key in hidden:
             if f'"{key}"' in text or f"'{key}'" in text:
                 problems.append(f"{name}: mentions the hidden test {key}")
+        for test_name in hidden_names:
+            if test_name in text:
+                problems.append(f"{name}: holds the hidden test {test_name!r}")
         for number, line in enumerate(text.splitlines(), 1):
             key = normalize(line)
             if len(key) < MIN_LEAK_CHARS:

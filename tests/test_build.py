@@ -287,6 +287,28 @@ def test_handout_build_refuses_a_leaking_extra_file(monkeypatch, tmp_path):
     assert not (tmp_path / build.HANDOUT_NAME).exists()
 
 
+def test_handout_build_refuses_hidden_tests_and_held_out_digits(monkeypatch, tmp_path):
+    import io
+
+    import numpy as np
+
+    from autograder.checks import data
+
+    hidden = hidden_test_names()
+    if hidden:
+        text = f'"""{hidden[0]}"""\n'.encode()
+        monkeypatch.setattr(build, "handout_extra_files", lambda: {"grader/more.py": text})
+        with pytest.raises(build.BuildError, match="hidden test"):
+            build.build_handout(str(tmp_path))
+    store = io.BytesIO()
+    np.savez(store, inputs=data.grader_split(0, 0)["X_test"][5:7])
+    monkeypatch.setattr(build, "handout_extra_files",
+                        lambda: {f"grader/{build.EXPECTED_STORE}": store.getvalue()})
+    with pytest.raises(build.BuildError, match="held-out digits"):
+        build.build_handout(str(tmp_path))
+    assert not (tmp_path / build.HANDOUT_NAME).exists()
+
+
 def test_handout_build_refuses_a_stale_template(tmp_path):
     stale = tmp_path / "student_template"
     shutil.copytree(os.path.join(ROOT, "student_template"), stale)
