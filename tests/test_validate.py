@@ -155,3 +155,108 @@ def test_fast_subset_end_to_end(tmp_path):
     assert not off and not data["global_problems"], json.dumps(off, indent=1)
     assert code == 0
     assert sorted(row["name"] for row in data["rows"]) == sorted(FAST_SUBSET)
+
+
+# ---------------------------------------------------------------------------
+# The validator catches a broken grader (fake run_autograder scripts)
+# ---------------------------------------------------------------------------
+
+GOOD_RESULTS = ('{"score": 0, "output": "not implemented", "tests": [{"name": "one_hot: x", '
+                '"score": 0, "max_score": 100, "status": "failed", "tags": ["one_hot"], '
+                '"output": "one_hot is not implemented yet"}]}')
+
+
+def fake_context(tmp_path, script, timeout=None):
+    """A Context whose 'package' is a reference plus the given run_autograder body."""
+    package = tmp_path / "package"
+    (package / "reference").mkdir(parents=True)
+    (package / "reference" / "neural_net.py").write_text("def one_hot(y, c):\n    pass\n")
+    run = package / "run_autograder"
+    run.write_text("#!/usr/bin/env bash\nroot=$AUTOGRADER_ROOT\n" + script + "\n")
+    run.chmod(0o755)
+    files = {"reference/neural_net.py": (str(package / "reference" / "neural_net.py"), False),
+             "run_autograder": (str(run), True)}
+    work = tmp_path / "work"
+    work.mkdir()
+    return validate.Context(str(work), files, {"worker_user_prefix": "nnag-no-such-user-"},
+                            timeout=timeout)
+
+
+def stub_target():
+    return validate.Target("stub", "hostile", zero(r"not implemented"), entry=by_name("gc_scan"))
+
+
+def run_fake(tmp_path, script, timeout=None):
+    return validate.run_target(stub_target(), fake_context(tmp_path, script, timeout))
+
+
+def test_an_honest_fake_grader_passes(tmp_path):
+    row = run_fake(tmp_path, f"echo '{GOOD_RESULTS}' > $root/results/results.json")
+    assert row.ok, row.problems
+
+
+def test_catches_a_grader_that_gives_full_marks(tmp_path):
+    forged = GOOD_RESULTS.replace('"score": 0, "output"', '"score": 100, "output"')
+    row = run_fake(tmp_path, f"echo '{forged}' > $root/results/results.json")
+    assert not row.ok and "expected a score of 0, got 100" in row.problems
+
+
+def test_catches_missing_and_invalid_results(tmp_path):
+    row = run_fake(tmp_path / "a", "true")
+    assert row.problems == ["no results.json"]
+    row = run_fake(tmp_path / "b", "echo '{\"score\": 0}' > $root/results/results.json")
+    assert any(p.startswith("invalid results.json") for p in row.problems)
+
+
+def test_catches_changed_grader_files(tmp_path):
+    script = (f"echo '{GOOD_RESULTS}' > $root/results/results.json\n"
+              "echo '# tampered' >> $root/source/reference/neural_net.py")
+    row = run_fake(tmp_path, script)
+    assert "grader files changed (source/ or run_autograder)" in row.problems
+
+
+def test_catches_a_leaked_secret(tmp_path):
+    script = ("secret=$(grep -o 'NNAG-SECRET-[0-9a-f]*' $root/submission_metadata.json | head -1)\n"
+              f"echo '{GOOD_RESULTS}' | sed \"s/not implemented yet/$secret/\" "
+              "> $root/results/results.json")
+    row = run_fake(tmp_path, script)
+    assert "a secret of the grader's tree reached results.json" in row.problems
+
+
+def test_catches_a_run_that_never_ends(tmp_path):
+    row = run_fake(tmp_path, "sleep 60", timeout=1.5)
+    assert any("did not finish in 1.5 s" in p for p in row.problems)
+    assert row.seconds < 15
+
+
+def test_catches_a_late_rewrite_of_results(tmp_path):
+    script = (f"echo '{GOOD_RESULTS}' > $root/results/results.json\n"
+              "(sleep 0.2; echo '{\"score\": 100, \"tests\": []}' > $root/results/results.json) "
+              "> /dev/null 2>&1 &")
+    target = validate.Target("late", "hostile", zero(r"not implemented"),
+                             entry=by_name("forged_results_in_background"))
+    row = validate.run_target(target, fake_context(tmp_path, script))
+    assert "results.json changed after the run ended" in row.problems
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to start a process as another user")
+def test_catches_a_process_left_behind(tmp_path):
+    import pwd
+    import signal
+    import sys
+
+    nobody = pwd.getpwnam("nobody")
+    if validate.live_processes(nobody.pw_uid):
+        pytest.skip("the machine already runs processes as nobody")
+    leave = (f"{sys.executable} -c 'import os, time\n"
+             f"os.setgid({nobody.pw_gid}); os.setuid({nobody.pw_uid}); time.sleep(30)' "
+             "> /dev/null 2>&1 &\n"
+             f"echo '{GOOD_RESULTS}' > $root/results/results.json\nsleep 0.5")
+    context = fake_context(tmp_path, leave)
+    context.prefix = "nobody"
+    try:
+        row = validate.run_target(stub_target(), context)
+        assert any(p.startswith("processes left: nobody:") for p in row.problems), row.problems
+    finally:
+        for pid in validate.live_processes(nobody.pw_uid):
+            os.kill(pid, signal.SIGKILL)

@@ -245,8 +245,8 @@ HOSTILE = [
             payloads=("common.py", "snoop.py"), append="_nnag_gc_scan()"),
     # -- the machine -------------------------------------------------------------------------------------------
     hostile("signals_the_grader", "sgd_step sends SIGSTOP/SIGTERM/SIGKILL to its parent, "
-            "its group and init, then kill(-1, SIGKILL)",
-            only("sgd_step", msg=CRASHED + r"|RuntimeError"), payloads=("processes.py",),
+            "its group and init, then kill(-1, SIGKILL); then answers right",
+            full_marks(), payloads=("processes.py",),
             exclusive=True, inject=in_function("sgd_step", "_nnag_signal_grader()")),
     hostile("network_connection", "connects to a listener on 127.0.0.1 at import and sends "
             "its environment; otherwise correct", full_marks(), payloads=("network.py",),
