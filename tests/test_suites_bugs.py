@@ -114,6 +114,12 @@ BUGS = [
         [(SIG_BODY, "    return np.vectorize(lambda z: 1.0 / (1.0 + np.exp(-z)) if z >= 0 "
                     "else np.exp(z) / (1.0 + np.exp(z)))(Z)")],
         ["sigmoid_forward.vectorized"], "np.vectorize", only=True),
+    Bug("sigmoid loop hidden from the step counter in exec", ["sigmoid_forward"],
+        [(SIG_BODY, "    A = np.empty(np.shape(Z))\n    Zf = np.asarray(Z, dtype=float)\n"
+                    "    exec('for i in range(A.size):\\n    z = Zf.flat[i]\\n"
+                    "    A.flat[i] = 1 / (1 + np.exp(-z)) if z >= 0 else np.exp(z) / (1 + np.exp(z))',"
+                    " {'A': A, 'Zf': Zf, 'np': np})\n    return A")],
+        ["sigmoid_forward.vectorized"], "far slower than a vectorized solution", only=True),
     # sigmoid_backward
     Bug("sigmoid derivative of Z", ["sigmoid_backward"],
         [(SIG_BWD, "    S = 1.0 / (1.0 + np.exp(-A))\n    return dA * S * (1.0 - S)")],
@@ -409,3 +415,6 @@ def test_each_check_fails_on_its_mistake(bug):
         if entry["visibility"] != "visible":
             for leak in ("- inputs:", "- expected", "- got", "- call:", "```"):
                 assert leak not in output, (key, output)
+        elif "is wrong (relative error" in output:
+            for part in ("- inputs:", "- expected", "- got"):
+                assert part in output, (key, output)

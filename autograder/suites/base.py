@@ -130,6 +130,9 @@ def close_reference_student():
 atexit.register(close_reference_student)
 
 
+BACKSTOP_LOG = []  # (function, size, reference s, submission s, limit s), for calibration
+
+
 def ref():
     """The reference module, imported in the parent (ground truth)."""
     return reference()
@@ -450,6 +453,8 @@ class SuiteCase(unittest.TestCase):
         self._timing_backstop(function, make_args(big), big, kwargs, settings)
 
     def _timing_backstop(self, function, args, big, kwargs, settings):
+        """Parent-timed: the submission against the reference in the same kind of
+        worker, on large inputs; catches loops hidden from the step count."""
         try:
             reference_time = reference_student().call(function, *args, **kwargs).elapsed
         except SubmissionError:
@@ -466,6 +471,7 @@ class SuiteCase(unittest.TestCase):
                 return
             elapsed = min(elapsed, student().call(function, *args, **kwargs).elapsed)
             limit = settings["backstop_factor"] * reference_time + settings["backstop_slack_s"]
+        BACKSTOP_LOG.append((function, big, reference_time, elapsed, limit))
         if elapsed > limit:
             self.fail_with(function, f"is far slower than a vectorized solution: {elapsed:.2f} s "
                                      f"on large inputs ({big}) where the reference takes "
