@@ -9,6 +9,7 @@ VERBS = {
     "batch": "grade a folder of submissions in parallel into one CSV",
     "template": "regenerate student_template/ from reference/",
     "demo": "grade the reference, the template and a few bundled examples",
+    "selfcheck": "students: the visible tests on a neural_net.py, per function",
 }
 
 

@@ -90,7 +90,7 @@ class Student:
         self.budget_exhausted = False
         self.closed = False
         self.poisoned = {}
-        self.overhead_s = 0.0  # worker start-up and transfers, for the benchmark
+        self.overhead_s = 0.0  # time spent starting workers, for the benchmark
         self.output_log = []
 
     # -- the proxy ---------------------------------------------------------
