@@ -1,7 +1,7 @@
 """autograder/checks/diagnose.py: the likely mistake from the numbers."""
 import numpy as np
 
-from autograder.checks import diagnose
+from autograder.checks import diagnose, exact
 from autograder.checks.reference import reference
 
 
@@ -53,7 +53,7 @@ def test_softmax_mistakes_and_rows_hint():
     r, ref = setup()
     Z = r.normal(size=(4, 4))
     E = np.exp(Z - Z.max(axis=1, keepdims=True))
-    cands = diagnose.softmax_candidates(Z)
+    cands = diagnose.softmax_candidates(Z, ref.softmax(Z.T).T)
     no_keepdims = E / E.sum(axis=1)
     assert "keepdims" in diagnose.likely_mistake(no_keepdims, ref.softmax(Z), candidates=cands)
     assert "COLUMN" in diagnose.likely_mistake(ref.softmax(Z.T).T, ref.softmax(Z),
@@ -68,7 +68,7 @@ def test_cross_entropy_scalar_mistakes():
     P = ref.softmax(r.normal(size=(6, 4)))
     Y = np.eye(4)[[0, 1, 2, 3, 0, 1]]
     J = ref.cross_entropy(P, Y)
-    cands = diagnose.cross_entropy_candidates(P, Y)
+    cands = diagnose.cross_entropy_candidates(J, 6, 4)
     assert "SUMMED" in diagnose.likely_mistake(6 * J, J, candidates=cands, scalar=True)
     assert "N*K" in diagnose.likely_mistake(J / 4, J, candidates=cands, scalar=True)
     # two unrelated numbers are not explained by a "constant factor"
@@ -92,6 +92,30 @@ def test_network_backward_variants_name_sigmoid_of_z():
               "W2": r.normal(size=(3, 4)), "b2": r.normal(size=3)}
     X = r.normal(size=(6, 5))
     Y = np.eye(3)[[0, 1, 2, 0, 1, 2]]
-    texts = [text for _, text in diagnose.network_backward_variants(params, X, Y)]
+    texts = [text for _, text in exact.network_backward_variants(params, X, Y)]
     assert any("taken of Z1" in t for t in texts)
     assert any("dropped" in t for t in texts)
+
+
+def test_sigmoid_of_minus_z():
+    r, ref = setup()
+    Z = r.normal(0, 3, size=(4, 5))
+    A = ref.sigmoid_forward(Z)
+    cands = diagnose.sigmoid_forward_candidates(Z, A)
+    assert "sigmoid of -Z" in diagnose.likely_mistake(ref.sigmoid_forward(-Z), A,
+                                                      candidates=cands)
+
+
+def test_exact_formulas_equal_the_reference():
+    r, ref = setup()
+    params = {"W1": r.normal(size=(4, 5)), "b1": r.normal(size=4),
+              "W2": r.normal(size=(3, 4)), "b2": r.normal(size=3)}
+    X = r.normal(size=(6, 5))
+    Y = np.eye(3)[[0, 1, 2, 0, 1, 2]]
+    _, cache = ref.forward(params, X)
+    got, want = exact.network_backward(params, cache, Y), ref.backward(params, cache, Y)
+    for key in want:
+        assert np.allclose(got[key], want[key], rtol=1e-12, atol=0)
+    Z = r.normal(0, 50, size=(5, 4))
+    assert np.array_equal(exact.sigmoid(Z), ref.sigmoid_forward(Z))
+    assert np.allclose(exact.softmax(Z), ref.softmax(Z), rtol=1e-14, atol=0)

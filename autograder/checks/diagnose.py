@@ -18,18 +18,6 @@ MATCH = 1e-6      # a candidate "is" the student's value below this relative err
 SCALE_FIT = 1e-6  # residual below which got is a multiple of true
 
 
-def _sig(z):
-    z = np.asarray(z, dtype=np.float64)
-    e = np.exp(-np.abs(z))
-    return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
-
-
-def _softmax(z, axis=1):
-    z = np.asarray(z, dtype=np.float64)
-    e = np.exp(z - z.max(axis=axis, keepdims=True))
-    return e / e.sum(axis=axis, keepdims=True)
-
-
 def as_float_array(value):
     if isinstance(value, np.ndarray) and value.dtype.kind in "fiu":
         return value.astype(np.float64)
@@ -188,17 +176,19 @@ def linear_backward_shape_hint(part, got_shape, dZ, X, W):
     return None
 
 
-def sigmoid_forward_candidates(Z):
-    Z = np.asarray(Z, dtype=np.float64)
-    return [(_sig(-Z), "this is the sigmoid of -Z: the sign inside exp is flipped "
-                       "(A = 1 / (1 + exp(-Z)))"),
+def sigmoid_forward_candidates(Z, A_true):
+    """A_true: the right sigmoid of Z (sigmoid(-Z) = 1 - sigmoid(Z))."""
+    Z, A_true = np.asarray(Z, dtype=np.float64), np.asarray(A_true, dtype=np.float64)
+    return [(1.0 - A_true, "this is the sigmoid of -Z: the sign inside exp is flipped "
+                           "(A = 1 / (1 + exp(-Z)))"),
             (np.tanh(Z), "this is tanh, not the logistic sigmoid")]
 
 
 def sigmoid_backward_candidates(dA, A):
     dA, A = (np.asarray(a, dtype=np.float64) for a in (dA, A))
+    S = 1.0 / (1.0 + np.exp(-A))  # A is in [0, 1]: no overflow
     return [
-        (dA * _sig(A) * (1 - _sig(A)),
+        (dA * S * (1 - S),
          "the sigmoid derivative is taken of Z: the argument A is already the sigmoid's "
          "OUTPUT, so dZ = dA * A * (1 - A) without applying the sigmoid again"),
         (A * (1 - A), "the upstream gradient dA is dropped: multiply by dA"),
@@ -209,11 +199,12 @@ def sigmoid_backward_candidates(dA, A):
     ]
 
 
-def softmax_candidates(Z):
+def softmax_candidates(Z, P_columns):
+    """P_columns: the softmax of each COLUMN of Z (the right softmax of Z.T, transposed)."""
     Z = np.asarray(Z, dtype=np.float64)
     E = np.exp(Z - Z.max())
-    out = [(_softmax(Z, axis=0), "each COLUMN is normalized (axis=0): softmax normalizes "
-                                 "each row, over axis=1"),
+    out = [(P_columns, "each COLUMN is normalized (axis=0): softmax normalizes "
+                       "each row, over axis=1"),
            (E / E.sum(), "the whole array is normalized at once: normalize each row")]
     if Z.shape[0] == Z.shape[1]:
         Er = np.exp(Z - Z.max(axis=1, keepdims=True))
@@ -242,19 +233,14 @@ def softmax_rows_hint(P):
             f"{rows.max():.4g}): divide each row by its own sum")
 
 
-def cross_entropy_candidates(P, Y):
-    P, Y = (np.asarray(a, dtype=np.float64) for a in (P, Y))
-    n, k = P.shape
-    with np.errstate(all="ignore"):
-        logp = np.log(np.clip(P, 1e-300, None))
-        total = -(Y * logp).sum()
-        return [(total, "the loss is SUMMED over the batch: average it over the N rows"),
-                (total / (n * k), "the loss is averaged over all N*K entries: divide by N "
-                                  "only (sum over classes, mean over examples)"),
-                (-total / n, "the minus sign is missing"),
-                (-(Y * np.log10(np.clip(P, 1e-300, None))).sum() / n,
-                 "log10 is used: cross-entropy uses the natural log, np.log"),
-                (-((1 - Y) * logp).sum() / n, "the wrong entries are summed: use Y * log(P)")]
+def cross_entropy_candidates(J_true, n, k):
+    """J_true: the right mean cross-entropy of an (n, k) batch."""
+    J = float(J_true)
+    return [(n * J, "the loss is SUMMED over the batch: average it over the N rows"),
+            (J / k, "the loss is averaged over all N*K entries: divide by N "
+                    "only (sum over classes, mean over examples)"),
+            (-J, "the minus sign is missing"),
+            (J / np.log(10.0), "log10 is used: cross-entropy uses the natural log, np.log")]
 
 
 def sce_backward_candidates(P, Y):
@@ -267,38 +253,3 @@ def sce_backward_candidates(P, Y):
         out.append(((P - Y) / k, "you divided by K (the number of classes) instead of N "
                                  "(the number of examples, P.shape[0])"))
     return out
-
-
-def network_backward_variants(params, X, Y):
-    """Gradients that known mistakes in backward produce: [(grads, text)]."""
-    W1, b1, W2, b2 = (np.asarray(params[k], dtype=np.float64) for k in ("W1", "b1", "W2", "b2"))
-    X, Y = np.asarray(X, dtype=np.float64), np.asarray(Y, dtype=np.float64)
-    n = X.shape[0]
-    Z1 = X @ W1.T + b1
-    A1 = _sig(Z1)
-    P = _softmax(A1 @ W2.T + b2)
-    dZ2 = (P - Y) / n
-    dW2, db2 = dZ2.T @ A1, dZ2.sum(axis=0)
-    dA1 = dZ2 @ W2
-
-    def first_layer(dZ1):
-        return {"W1": dZ1.T @ X, "b1": dZ1.sum(axis=0), "W2": dW2, "b2": db2}
-
-    return [
-        (first_layer(dA1 * Z1 * (1 - Z1)),
-         "the sigmoid derivative is taken of Z1: use the sigmoid's OUTPUT, "
-         "dZ1 = dA1 * A1 * (1 - A1)"),
-        (first_layer(dA1 * _sig(A1) * (1 - _sig(A1))),
-         "the sigmoid is applied to A1 again in the derivative: A1 is already the "
-         "sigmoid's output, dZ1 = dA1 * A1 * (1 - A1)"),
-        (first_layer(A1 * (1 - A1)),
-         "the upstream gradient is dropped in the sigmoid's backward: "
-         "dZ1 = dA1 * A1 * (1 - A1)"),
-        (first_layer(dA1),
-         "the sigmoid's backward is skipped: dZ1 = dA1 * A1 * (1 - A1)"),
-        (first_layer(dA1 * A1 * (1 - A1) / n),
-         "the first layer's gradient is divided by N again: dZ2 already contains the 1/N"),
-        ({"W1": (dA1 * A1 * (1 - A1)).T @ X, "b1": (dA1 * A1 * (1 - A1)).sum(axis=0),
-          "W2": dW2 / n, "b2": db2 / n},
-         "the second layer's gradient is divided by N again: dZ2 already contains the 1/N"),
-    ]
