@@ -542,7 +542,7 @@ def gradient_verdict(part, tol, coarse_h, coarse_tol):
 
 class GradientCase(SuiteCase):
     def assert_gradients(self, function, forward_name, parts, *, n, k=None, inputs=(),
-                         call=None, note=None):
+                         call=None, note=None, numeric_of=None):
         """Each part must be consistent with the student's forward (numeric
         gradient) or equal the exact gradient on the same inputs."""
         th = THRESHOLDS
@@ -563,7 +563,7 @@ class GradientCase(SuiteCase):
                 failures.append((part, err))
         if not failures:
             return
-        details, mistakes = [], []
+        details, mistakes = [], {}
         for part, err in failures:
             mistake = None
             if part.true is not None:
@@ -578,7 +578,7 @@ class GradientCase(SuiteCase):
             else:
                 line = f"`{part.name}`: does not match the exact gradient"
             if mistake:
-                mistakes.append(f"`{part.name}`: {mistake}")
+                mistakes.setdefault(mistake, []).append(f"`{part.name}`")
             details.append(line)
         part = failures[0][0]
         expected = part.numeric if part.numeric is not None else part.true
@@ -590,10 +590,13 @@ class GradientCase(SuiteCase):
             got = part.got
         if note:
             details.append(note)
-        details.append("numeric gradient: centered differences in float64 (h = 1e-5) of "
-                       "sum(G * output) with a random upstream gradient G")
+        details.append("numeric gradient: centered differences in float64 (h = 1e-5) of " +
+                       (numeric_of or f"sum(G * {forward_name}(...)) with a random upstream "
+                                      "gradient G"))
         names = ", ".join(f"`{p.name}`" for p, _ in failures)
         self.fail_with(function, f"{names} {'does' if len(failures) == 1 else 'do'} not "
                                  f"match the gradient of your `{forward_name}`",
                        inputs=inputs, call=call, expected=expected, got=got,
-                       details=details, mistake="; ".join(mistakes) or None)
+                       details=details,
+                       mistake="; ".join(f"{', '.join(names)}: {text}"
+                                         for text, names in mistakes.items()) or None)

@@ -264,7 +264,8 @@ class TestSoftmaxCrossEntropyBackward(GradientCase):
                     renumeric=again, candidates=diagnose.sce_backward_candidates(P, Y))
         self.assert_gradients(SCE, "cross_entropy(softmax(Z), Y)", [part], n=n, k=k,
                               inputs=[("Z", Z), ("Y", Y), ("P = softmax(Z)", P)],
-                              call="softmax_cross_entropy_backward(softmax(Z), Y)", note=note)
+                              call="softmax_cross_entropy_backward(softmax(Z), Y)", note=note,
+                              numeric_of="your cross_entropy(softmax(Z), Y) with respect to Z")
 
     @graded("softmax_cross_entropy_backward.hidden_values")
     def test_4_hidden_values(self):
