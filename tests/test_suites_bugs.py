@@ -399,6 +399,8 @@ def test_bundles_do_not_mix_groups():
 @pytest.mark.parametrize("bug", BUGS, ids=lambda b: b.name)
 def test_each_check_fails_on_its_mistake(bug):
     results = results_of(bug)
+    crashed = {key: r["check_error"] for key, r in results.items() if "check_error" in r}
+    assert not crashed, crashed
     failed = {key for key, r in results.items() if r["status"] == "failed"}
     report = "\n\n".join(f"{key}:\n{results[key].get('output', '')}" for key in sorted(failed))
     for key in bug.fails:

@@ -265,6 +265,7 @@ def test_correct_solutions_score_full_marks(name):
               "float32 linear layers": harness.mutate(reference_source(), *FLOAT32)}[name]
     results = grade(source)
     assert set(results) == set(base.TESTS)
+    assert not [key for key, r in results.items() if "check_error" in r], report(results)
     assert sum(r["score"] for r in results.values()) == pytest.approx(100.0), report(results)
     assert all(r["status"] == "passed" for r in results.values()), report(results)
 
@@ -287,6 +288,7 @@ def test_template_scores_zero_and_says_why():
     with open(os.path.join(ROOT, "student_template", "neural_net.py"), encoding="utf-8") as f:
         results = grade(f.read())
     assert set(results) == set(base.TESTS)
+    assert not [key for key, r in results.items() if "check_error" in r]
     assert sum(r["score"] for r in results.values()) == 0
     for key, r in results.items():
         assert r["status"] == "failed"

@@ -120,6 +120,8 @@ def likely_mistake(got, true, *, n=None, k=None, candidates=(), scalar=False):
 # ---------------------------------------------------------------------------
 
 def one_hot_shape_hint(got_shape, n, c, y):
+    if not isinstance(got_shape, tuple):
+        return None
     if got_shape == (c, n) and c != n:
         return "your one-hot matrix is transposed: rows are examples, columns are classes"
     if len(got_shape) == 2 and got_shape[0] == n and got_shape[1] == int(np.max(y)) + 1:
@@ -157,6 +159,8 @@ def linear_backward_candidates(part, dZ, X, W):
 
 
 def linear_backward_shape_hint(part, got_shape, dZ, X, W):
+    if not isinstance(got_shape, tuple):
+        return None
     n, k = dZ.shape
     m = X.shape[1]
     if part == "db":

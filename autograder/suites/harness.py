@@ -40,7 +40,11 @@ def select(suite, functions=None, keys=None):
 
 
 def run(proxy, functions=None, keys=None, reference_proxy=None, modules=None):
-    """Run the selected tests against proxy; results keyed by config key."""
+    """Run the selected tests against proxy; results keyed by config key.
+
+    A result has "check_error" (the traceback) when the check itself raised
+    something other than an AssertionError: a bug of the grader, not a failure.
+    """
     from gradescope_utils.autograder_utils.json_test_runner import JSONTestRunner
 
     suite = select(load_suites() if modules is None else load_suites(modules), functions, keys)
@@ -51,13 +55,19 @@ def run(proxy, functions=None, keys=None, reference_proxy=None, modules=None):
         base.set_reference_student(reference_proxy)
     try:
         stream = io.StringIO()
-        JSONTestRunner(stream=stream, buffer=True).run(suite)
+        outcome = JSONTestRunner(stream=stream, buffer=True).run(suite)
     finally:
         base.set_student(previous)
     data = json.loads(stream.getvalue())
     results = {}
     for test in data["tests"]:
         results[by_number[test["number"]]] = test
+    # an exception that is not an AssertionError is a bug of the check itself
+    for test, trace in outcome.errors:
+        method = getattr(test, getattr(test, "_testMethodName", ""), None)
+        key = getattr(method, "__graded_key__", None)
+        if key in results:
+            results[key]["check_error"] = trace
     return results
 
 

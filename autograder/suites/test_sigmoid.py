@@ -103,7 +103,10 @@ class TestSigmoidBackward(GradientCase):
         Z = r.normal(0, 1.5, size=(5, 3))
         G = r.normal(size=(5, 3))
         note = None
-        A = student().sigmoid_forward(Z)
+        try:
+            A = student().sigmoid_forward(Z)
+        except SubmissionError:
+            A = None
         if not (isinstance(A, np.ndarray) and A.shape == Z.shape and A.dtype.kind == "f"
                 and np.all(np.isfinite(A))):
             A = ref().sigmoid_forward(Z)

@@ -231,7 +231,10 @@ class TestSoftmaxCrossEntropyBackward(GradientCase):
         Z = r.normal(0, 1.5, size=(n, k))
         Y = one_hot(labels(r, n, k), k)
         note = None
-        P = student().softmax(Z)
+        try:
+            P = student().softmax(Z)
+        except SubmissionError:
+            P = None
         own_softmax = (isinstance(P, np.ndarray) and P.shape == Z.shape and P.dtype.kind == "f"
                        and np.all(np.isfinite(P)))
         if not own_softmax:

@@ -18,7 +18,7 @@ import math
 import numpy as np
 
 from autograder.checks import compare, data, diagnose
-from autograder.suites.base import (CONFIG, THRESHOLDS, SuiteCase, graded, matches, one_hot, ref,
+from autograder.suites.base import (CONFIG, THRESHOLDS, SuiteCase, graded, matches, ref,
                                     rng_for, student)
 
 FN = "train"
