@@ -70,6 +70,11 @@ BUGS = [
     Bug("linear_forward bias on the wrong axis", ["linear_forward"],
         [("    return X @ W.T + b\n", "    return X @ W.T + b[:, None]\n")],
         ["linear_forward.shape", "linear_forward.values"], "wrong axis"),
+    Bug("linear_forward bias on the wrong axis, silent when N == K", ["linear_forward"],
+        [("    return X @ W.T + b\n", "    try:\n        return X @ W.T + b[:, None]\n"
+                                     "    except ValueError:\n        return X @ W.T + b\n")],
+        ["linear_forward.shape"], "silent broadcast.*each column instead of each row",
+        only=True),
     Bug("linear_forward comprehension over rows", ["linear_forward"],
         [("    return X @ W.T + b\n", "    return np.array([W @ x + b for x in X])\n")],
         ["linear_forward.vectorized"], "list comprehension", only=True),
@@ -82,6 +87,10 @@ BUGS = [
     Bug("db over the wrong axis", ["linear_backward"],
         [("    db = dZ.sum(axis=0)", "    db = dZ.sum(axis=1)")],
         ["linear_backward.shape", "linear_backward.values"], "wrong axis"),
+    Bug("db over the wrong axis, silent when N == K", ["linear_backward"],
+        [("    db = dZ.sum(axis=0)", "    db = dZ.sum(axis=1) if dZ.shape[0] == dZ.shape[1] "
+                                  "else dZ.sum(axis=0)")],
+        ["linear_backward.shape"], "wrong axis", only=True),
     Bug("db averaged", ["linear_backward"], [("    db = dZ.sum(axis=0)", "    db = dZ.mean(axis=0)")],
         ["linear_backward.gradient", "linear_backward.values", "linear_backward.hidden_values"],
         "averaged over the batch", only=True),
@@ -144,6 +153,14 @@ BUGS = [
     Bug("softmax without keepdims", ["softmax"],
         [(SM_RET, "    return E / E.sum(axis=1)")],
         ["softmax.shape", "softmax.values", "softmax.stability"], "keepdims"),
+    Bug("softmax without keepdims, silent when N == K", ["softmax"],
+        [(SM_RET, "    S = E.sum(axis=1)\n    try:\n        return E / S\n"
+                  "    except ValueError:\n        return E / S[:, None]")],
+        ["softmax.shape", "softmax.hidden_values", "softmax.stability"], "keepdims",
+        only=True),
+    Bug("softmax rows not normalized", ["softmax"],
+        [(SM_RET, "    return E / (E.sum(axis=1, keepdims=True) + 1.0)")],
+        ["softmax.values"], "do not sum to 1"),
     Bug("softmax over columns", ["softmax"],
         [(SM_SHIFT, "    shifted = Z - Z.max(axis=0, keepdims=True)"),
          (SM_RET, "    return E / E.sum(axis=0, keepdims=True)")],
@@ -184,6 +201,14 @@ BUGS = [
         [(SCE_RET, "    return (P - Y) / P.shape[1]")],
         ["softmax_cross_entropy_backward.values", "softmax_cross_entropy_backward.gradient"],
         r"K \(the number of classes\)"),
+    Bug("softmax-CE gradient divided by N twice", ["softmax_cross_entropy_backward"],
+        [(SCE_RET, "    return (P - Y) / P.shape[0] ** 2")],
+        ["softmax_cross_entropy_backward.gradient", "softmax_cross_entropy_backward.values"],
+        "applied twice"),
+    Bug("softmax-CE gradient with the sign flipped", ["softmax_cross_entropy_backward"],
+        [(SCE_RET, "    return (Y - P) / P.shape[0]")],
+        ["softmax_cross_entropy_backward.gradient", "softmax_cross_entropy_backward.values"],
+        "sign is flipped"),
     Bug("softmax-CE gradient in place", ["softmax_cross_entropy_backward"],
         [(SCE_RET, "    P -= Y\n    return P / P.shape[0]")],
         ["softmax_cross_entropy_backward.unchanged"], "`P`", only=True),
@@ -406,7 +431,7 @@ def test_each_check_fails_on_its_mistake(bug):
     for key in bug.fails:
         assert key in failed, f"{key} passed\n{report}"
     if bug.says:
-        assert re.search(bug.says, results[bug.fails[0]]["output"]), report
+        assert re.search(bug.says, results[bug.fails[0]]["output"], re.S), report
     if bug.only:
         assert failed == set(bug.fails), report
     for key in bug.passes:

@@ -240,10 +240,10 @@ def plausible(got, expected, finite=True):
 
 
 def _scrub_numbers(text):
-    """Hidden tests: drop '= 7', '= 1/7', 'N/K = 7/3' style sizes from a hint."""
+    """Hidden tests: 'N = 7', '1/N = 1/7', 'N/K = 7/3', '-N = -7' lose their sizes."""
     if not text:
         return text
-    return re.sub(r"\s*=\s*-?\d+(?:/\d+)?", "", text)
+    return re.sub(r"((?:-|1/)?\b[NK](?:/[NK])?) = -?\d+(?:/\d+)?", r"\1", text)
 
 
 # ---------------------------------------------------------------------------
