@@ -148,7 +148,7 @@ def main(argv=None):
 PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 GRADER_MODULES = ("__init__.py", "wire.py", "worker_main.py", "sandbox.py", "oracle.py",
                   "runner.py", "results.py", "grade.py", "expected.py", "selfcheck.py")
-STAFF_ONLY = ("calibrate.py", "harness.py")
+STAFF_ONLY = ("calibrate.py", "harness.py", "exact.py")  # exact.py: solution-like code
 ENTRY_SCRIPT = '''"""Run the visible tests on your neural_net.py, the way Gradescope does.
 
     python selfcheck.py                    # ./neural_net.py

@@ -94,7 +94,8 @@ def _encode_array(value, arrays):
     if kind not in "fiu":
         return {"t": "bad_array", "dtype": str(array.dtype)[:40],
                 "shape": [int(n) for n in array.shape[:MAX_NDIM]]}
-    array = np.ascontiguousarray(array, dtype=array.dtype.newbyteorder("<"))
+    # ascontiguousarray makes 0-d arrays 1-d: keep the original shape.
+    array = np.ascontiguousarray(array, dtype=array.dtype.newbyteorder("<")).reshape(array.shape)
     arrays.append(array)
     return {"t": "a", "i": len(arrays) - 1}
 
