@@ -270,11 +270,13 @@ class TestIsolation:
         student = make_student(with_override(
             "def linear_forward(X, W, b):\n"
             "    import os, time\n"
-            "    if os.fork() == 0:\n"
+            "    child = os.fork()\n"
+            "    if child == 0:\n"
             "        os.setsid()\n"
             "        if os.fork() == 0:\n"
             "            time.sleep(600)\n"
             "        os._exit(0)\n"
+            "    os.waitpid(child, 0)  # the grandchild exists once its parent is gone\n"
             "    return X @ W.T + b\n"))
         X, W, b = small_inputs()
         student.linear_forward(X, W, b)

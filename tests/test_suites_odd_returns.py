@@ -51,7 +51,14 @@ def test_odd_returns_fail_cleanly(what):
         proxy.close()
     crashed = {key: r["check_error"] for key, r in results.items() if "check_error" in r}
     assert not crashed, crashed
-    assert sum(r["score"] for r in results.values()) == 0, \
-        {k: r["score"] for k, r in results.items() if r["score"]}
+    # A float is the right type for cross_entropy: its shape, unchanged and
+    # vectorized tests credit the structure, only its value tests must fail.
+    structure_ok = {"cross_entropy.shape", "cross_entropy.unchanged", "cross_entropy.vectorized"}
+    scored = {k: r["score"] for k, r in results.items() if r["score"]}
+    if what == "a scalar":
+        assert set(scored) <= structure_ok, scored
+    else:
+        assert scored == {}, scored
     for key, r in results.items():
-        assert base.TESTS[key]["function"] in r["output"], (key, r["output"])
+        if key not in scored:  # every failing test names its function
+            assert base.TESTS[key]["function"] in r["output"], (key, r["output"])
