@@ -66,8 +66,24 @@ class Target:
     source_path: Optional[str] = None  # reference / template: a file copied as is
 
     @property
-    def exclusive(self):
-        return bool(self.entry and self.entry.exclusive)
+    def spawns(self):
+        return bool(self.entry and (self.entry.spawns or self.entry.exclusive))
+
+    def alone(self, dedicated_users):
+        """Must run with nothing beside it: a CPU hog always; an entry that spawns or
+        signals processes when runs share one uid (no worker user per run)."""
+        if self.entry is None:
+            return False
+        return self.entry.exclusive or (self.entry.spawns and not dedicated_users)
+
+    @property
+    def cost(self):
+        """A rough guess of the run time, to start the slow runs first."""
+        if self.entry is None:
+            return 2
+        text = self.entry.name + " " + " ".join(code for _, code in self.entry.inject)
+        slow = any(word in text for word in ("hang", "sleep", "thread", "flood", "fork"))
+        return 1 + 10 * slow + 5 * self.entry.vectorization
 
     def materialize(self, dest):
         if self.entry is not None:
@@ -455,7 +471,7 @@ def run_target(target, context):
                                 f"{NETWORK_PORT}: the network is not blocked")
         # A background forger may strike after the run: read the file again.
         if data is not None:
-            time.sleep(0.5 if target.exclusive else 0)
+            time.sleep(0.5 if target.spawns else 0)
             again = _read_results(results_path, Row("", "", ""))
             if again != data:
                 row.problems.append("results.json changed after the run ended")
@@ -566,10 +582,16 @@ def summary_line(rows):
 # The verb
 # ---------------------------------------------------------------------------
 
-def run_all(targets, context, jobs, progress=None):
-    """Run targets (exclusive ones alone, after the rest); rows in target order."""
-    shared = [t for t in targets if not t.exclusive]
-    alone = [t for t in targets if t.exclusive]
+def run_all(targets, context, jobs, progress=None, dedicated_users=None):
+    """Run targets, the slow ones first; those that must be alone after the rest.
+
+    Returns the rows in target order.
+    """
+    if dedicated_users is None:
+        dedicated_users = os.geteuid() == 0  # the sandbox gives each run its own user
+    shared = sorted((t for t in targets if not t.alone(dedicated_users)),
+                    key=lambda t: -t.cost)
+    alone = [t for t in targets if t.alone(dedicated_users)]
     rows = {}
     done = [0]
 

@@ -128,6 +128,14 @@ def test_list_and_selection(capsys):
     assert by_name("fork_bomb").exclusive
 
 
+def test_who_runs_alone():
+    targets = {t.name: t for t in validate.all_targets()}
+    assert targets["fork_bomb"].alone(True) and targets["fork_bomb"].alone(False)
+    assert not targets["thread_bomb"].alone(True) and targets["thread_bomb"].alone(False)
+    assert not targets["reference"].alone(False)
+    assert targets["hang_in_function"].cost > targets["dW_transposed"].cost
+
+
 # ---------------------------------------------------------------------------
 # End to end: the fast subset through run_autograder
 # ---------------------------------------------------------------------------

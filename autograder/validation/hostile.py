@@ -124,14 +124,14 @@ HOSTILE = [
             inject=in_function("softmax", "_nnag_numpy_memory_bomb()")),
     hostile("fork_bomb", "init_params forks until refused; every copy keeps forking",
             only("init_params", also=("train",), msg=TIMED_OUT + "|" + CRASHED),
-            payloads=("processes.py",), exclusive=True,
+            payloads=("processes.py",), exclusive=True, spawns=True,
             inject=in_function("init_params", "_nnag_fork_bomb()")),
     hostile("thread_bomb", "sigmoid_backward starts sleeping threads until refused",
             only("sigmoid_backward", msg=r"thread|RuntimeError|memory|" + TIMED_OUT),
-            payloads=("processes.py",), exclusive=True,
+            payloads=("processes.py",), spawns=True,
             inject=in_function("sigmoid_backward", "_nnag_thread_bomb()")),
     hostile("double_forked_daemon", "leaves a detached grandchild that ignores SIGTERM; "
-            "otherwise correct", full_marks(), payloads=("processes.py",), exclusive=True,
+            "otherwise correct", full_marks(), payloads=("processes.py",), spawns=True,
             append="_nnag_daemonize()"),
     hostile("stdout_flood_1GB", "predict writes 1 GB to stdout and stderr, then answers",
             Expected(may_lose_only=("predict",)), payloads=("resources.py",),
@@ -219,7 +219,7 @@ HOSTILE = [
             append="_nnag_forge_at_exit()"),
     hostile("forged_results_in_background", "a detached grandchild rewrites results.json "
             "for minutes after the run", zero(r"not implemented"), base="stub",
-            payloads=("common.py", "forge_results.py"), exclusive=True,
+            payloads=("common.py", "forge_results.py"), spawns=True,
             append="_nnag_forge_in_background()"),
     hostile("appends_to_run_autograder", "appends a line that writes full marks to "
             "run_autograder and setup.sh", zero(r"not implemented"), base="stub",
@@ -247,7 +247,7 @@ HOSTILE = [
     hostile("signals_the_grader", "sgd_step sends SIGSTOP/SIGTERM/SIGKILL to its parent, "
             "its group and init, then kill(-1, SIGKILL); then answers right",
             full_marks(), payloads=("processes.py",),
-            exclusive=True, inject=in_function("sgd_step", "_nnag_signal_grader()")),
+            spawns=True, inject=in_function("sgd_step", "_nnag_signal_grader()")),
     hostile("network_connection", "connects to a listener on 127.0.0.1 at import and sends "
             "its environment; otherwise correct", full_marks(), payloads=("network.py",),
             append="_nnag_connect()", no_network=True),

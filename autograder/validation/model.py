@@ -154,9 +154,11 @@ class Entry:
     # correct: functions whose outputs may legitimately differ from the
     # reference's (another init or shuffle): judged by properties instead
     differs: Tuple[str, ...] = ()
-    # run alone, never beside another entry (spawns, kills or starves
-    # processes of the worker users)
+    # run alone, never beside another entry (it starves the CPU)
     exclusive: bool = False
+    # spawns or signals processes of its worker user: alone too, unless every
+    # grading run has a worker user of its own (the sandbox, as root)
+    spawns: bool = False
     # paths that must not exist after the run (a payload creates them only if
     # the grader was fooled, e.g. the parent unpickled a malicious object)
     forbidden_paths: Tuple[str, ...] = ()
