@@ -44,7 +44,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from typing import Optional
 
-from autograder.validation import CATALOGUE, NETWORK_PORT, TEMPLATE_PATH, Expected, select
+from autograder.validation import CATALOGUE, NETWORK_PORT, TEMPLATE_PATH, Expected
 from autograder.validation import model
 
 ROOT = model.PACKAGE_ROOT

@@ -20,7 +20,7 @@ import ast
 import os
 import re
 import textwrap
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Optional, Tuple
 
 PACKAGE_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -164,7 +164,6 @@ class Entry:
     forbidden_paths: Tuple[str, ...] = ()
     # a TCP listener on 127.0.0.1:NETWORK_PORT must see no connection
     no_network: bool = False
-    extra: dict = field(default_factory=dict, compare=False, hash=False)
 
     def source_bytes(self):
         return build_source(self)
