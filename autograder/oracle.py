@@ -142,6 +142,8 @@ class Student:
                                     fn, self._output(worker)) from None
         elapsed = time.monotonic() - started
         output = self._output(worker)
+        if worker.left_something_running():
+            self._discard_worker()
         return self._interpret(fn, header, reply_arrays, elapsed, output, bool(return_args))
 
     # -- replies -----------------------------------------------------------

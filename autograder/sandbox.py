@@ -278,6 +278,23 @@ class Worker:
         self.capture.close()
         shutil.rmtree(self.workdir, ignore_errors=True)
 
+    def left_something_running(self):
+        """True if the student's code left threads or child processes behind.
+
+        They would keep running (and using the limits) during the next calls,
+        so such a worker is not reused: the next call gets a fresh one.
+        """
+        pid = self.process.pid
+        try:
+            with open(f"/proc/{pid}/status", "rb") as status:
+                for line in status:
+                    if line.startswith(b"Threads:") and int(line.split()[1]) > 1:
+                        return True
+            with open(f"/proc/{pid}/task/{pid}/children", "rb") as children:
+                return any(not _is_zombie(int(child)) for child in children.read().split())
+        except (OSError, ValueError):
+            return False
+
     @property
     def alive(self):
         return self.request_fd >= 0 and self.process.poll() is None

@@ -52,6 +52,21 @@ def test_every_looping_construct_is_flagged_with_its_line():
     assert not any(v.line == 23 for v in found)
 
 
+def test_a_loop_over_items_written_in_the_source_is_not_a_loop_over_examples():
+    source = """
+    import numpy as np
+
+    def linear_backward(dZ, X, W, b):
+        dZ32, X32, W32 = (a.astype(np.float32) for a in (dZ, X, W))
+        for name in ["dX", "dW"]:
+            pass
+        rows = [x for x in X]
+        return dZ32 @ W32, dZ32.T @ X32, dZ32.sum(axis=0)
+    """
+    found = violations(source, "linear_backward")
+    assert [v.line for v in found] == [8], found  # only the comprehension over X's rows
+
+
 def test_helpers_are_followed_and_recursion_is_flagged():
     source = """
     import numpy as np

@@ -345,3 +345,17 @@ def test_one_worker_cannot_read_another_workers_file(make_student):
         "    except OSError:\n"
         "        return np.array([0])\n"))
     assert list(reader.one_hot(np.zeros(1, dtype=int), 2)) == [0]
+
+
+def test_threads_left_running_do_not_follow_into_the_next_call(make_student):
+    student = make_student(with_override(
+        "def sigmoid_backward(dA, A):\n"
+        "    import threading, time\n"
+        "    for _ in range(3):  # each thread reserves a 64 MB arena under RLIMIT_AS\n"
+        "        threading.Thread(target=time.sleep, args=(60,), daemon=True).start()\n"
+        "    return dA * A * (1 - A)\n"
+        "def one_hot(y, num_classes):\n"
+        "    import threading\n"
+        "    return np.array([threading.active_count()])\n"))
+    student.sigmoid_backward(np.ones(2), np.full(2, 0.5))
+    assert list(student.one_hot(np.zeros(1, dtype=int), 2)) == [1]

@@ -113,11 +113,24 @@ def _name_of_callable(node):
     return None
 
 
+def _over_written_out_items(node):
+    """True for a loop over items listed in the source, like `for a in (dZ, X, W)`:
+    its length is fixed by the code, not by N, so it is not a loop over examples."""
+    if isinstance(node, (ast.For, ast.AsyncFor)):
+        iterables = [node.iter]
+    elif isinstance(node, (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)):
+        iterables = [generator.iter for generator in node.generators]
+    else:
+        return False
+    return all(isinstance(it, (ast.Tuple, ast.List, ast.Set))
+               and not any(isinstance(e, ast.Starred) for e in it.elts) for it in iterables)
+
+
 def _constructs(root, policy):
     """(line, construct) for every flagged construct under `root`."""
     hits = []
     for node in ast.walk(root):
-        if policy == "layer":
+        if policy == "layer" and not _over_written_out_items(node):
             for kind, text in LOOP_NODES.items():
                 if isinstance(node, kind):
                     hits.append((node.lineno, text))
