@@ -44,6 +44,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from typing import Optional
 
+from autograder import sandbox
 from autograder.validation import CATALOGUE, NETWORK_PORT, TEMPLATE_PATH, Expected
 from autograder.validation import model
 
@@ -189,19 +190,7 @@ def worker_users(prefix):
     return [p for p in pwd.getpwall() if pattern.match(p.pw_name)]
 
 
-def live_processes(uid):
-    pids = []
-    for name in os.listdir("/proc"):
-        if not name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{name}/status", "rb") as status:
-                fields = dict(line.split(b":", 1) for line in status if b":" in line)
-            if int(fields[b"Uid"].split()[0]) == uid and not fields[b"State"].strip().startswith(b"Z"):
-                pids.append(int(name))
-        except (OSError, KeyError, ValueError, IndexError):
-            continue
-    return pids
+live_processes = sandbox.live_processes_of  # zombies are dead: not counted
 
 
 def describe_process(pid):

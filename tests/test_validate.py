@@ -14,9 +14,15 @@ import pytest
 from autograder import validate
 from autograder.validation import Expected, by_name, only, zero
 
+# Distinct mechanisms, and every case issue 3 names: a hang costs only its
+# function, a syntax error, forged results then os._exit, monkeypatched
+# numpy/unittest/json, a lying ndarray subclass, an object-dtype return, a
+# malicious array header, reading the grader's source, signalling the grader.
 FAST_SUBSET = ["reference", "template", "dW_transposed", "loop_sigmoid_forward",
                "hang_in_function", "segfault_in_function", "forged_results_then_os_exit",
-               "returns_bool_dtype", "malicious_array_header"]
+               "returns_bool_dtype", "malicious_array_header", "syntax_error",
+               "monkeypatches_unittest_numpy_json", "returns_ndarray_subclass_faking_eq",
+               "returns_object_dtype", "reads_grader_source", "signals_the_grader"]
 
 
 def results(*tests, output="", score=None):
