@@ -563,6 +563,9 @@ def progress_line(done, total, row):
 
 
 def main(argv=None):
+    from autograder.grade import protect_grader_files
+
+    protect_grader_files()  # a world-readable checkout would show workers the reference
     parser = argparse.ArgumentParser(prog="python -m autograder batch", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("input", help="folder of submission folders, or a Gradescope export "

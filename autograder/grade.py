@@ -140,9 +140,25 @@ def lock_down(root):
         path = os.path.join(root, name)
         if os.path.exists(path):
             os.chmod(path, mode)
+    protect_grader_files()
+
+
+def protect_grader_files():
+    """As root: nothing of this package, nor the held-out digits, is readable
+    by the worker users (root only; a no-op elsewhere).
+
+    On Gradescope the package is /autograder/source, locked down above. A
+    local checkout (a TA's clone, CI's) is usually world-readable, and with it
+    the reference and its copies in .git: closing the package's own folder to
+    others hides all of it from a worker that goes looking.
+    """
+    if os.geteuid() != 0:
+        return
+    package_root = os.path.dirname(PACKAGE_DIR)
+    os.chmod(package_root, os.stat(package_root).st_mode & 0o7770)
     from reference import util
 
-    try:  # the held-out digits come from this file: the worker must not read it
+    try:  # the held-out digits come from this file
         os.chmod(util.mnist_5k_path(), 0o600)
     except (OSError, FileNotFoundError):
         pass
@@ -219,6 +235,8 @@ def make_student(submission, config):
     except OSError as error:
         return RefusedStudent(f"Your submission could not be read: {error.strerror}")
     from autograder.oracle import Student
+
+    protect_grader_files()
 
     return Student(text, config, python=config.get("worker_python"), encoding=encoding)
 

@@ -606,6 +606,9 @@ def load_config():
 
 
 def main(argv=None):
+    from autograder.grade import protect_grader_files
+
+    protect_grader_files()  # a world-readable checkout would show workers the reference
     parser = argparse.ArgumentParser(prog="python -m autograder validate",
                                      description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
