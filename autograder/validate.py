@@ -45,7 +45,7 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 from autograder import sandbox
-from autograder.validation import CATALOGUE, NETWORK_PORT, TEMPLATE_PATH, Expected
+from autograder.validation import CATALOGUE, NETWORK_PORT, TEMPLATE_PATH, Expected, select
 from autograder.validation import model
 
 ROOT = model.PACKAGE_ROOT
@@ -106,16 +106,8 @@ def all_targets():
 
 
 def choose(targets, kinds=None, patterns=None):
-    import fnmatch
-
-    chosen = []
-    for target in targets:
-        if kinds and target.kind not in kinds:
-            continue
-        if patterns and not any(fnmatch.fnmatchcase(target.name, p) for p in patterns):
-            continue
-        chosen.append(target)
-    return chosen
+    """Targets of the given kinds whose names match any of the patterns."""
+    return select(kinds, patterns, entries=targets)
 
 
 # ---------------------------------------------------------------------------

@@ -19,6 +19,7 @@ import re
 import pytest
 
 from autograder.checks.reference import ROOT, reference_source
+from autograder.runner import iter_tests
 from autograder.suites import base, harness, load_suites
 
 Student = pytest.importorskip("autograder.oracle").Student
@@ -303,7 +304,7 @@ def test_config_points_and_names():
     assert len({t["number"] for t in tests.values()}) == len(tests)
     assert {t["visibility"] for t in tests.values()} <= {"visible", "after_published"}
     seen = {}
-    for test in harness._tests_of(load_suites()):
+    for test in iter_tests(load_suites()):
         method = getattr(test, test._testMethodName)
         key = method.__graded_key__
         assert key not in seen, f"{key} used by two tests"

@@ -12,21 +12,14 @@ import io
 import json
 import unittest
 
+from autograder.runner import iter_tests
 from autograder.suites import base, load_suites
-
-
-def _tests_of(suite):
-    for item in suite:
-        if isinstance(item, unittest.TestSuite):
-            yield from _tests_of(item)
-        else:
-            yield item
 
 
 def select(suite, functions=None, keys=None):
     """The tests of the given functions (tags) or config keys, in suite order."""
     chosen = unittest.TestSuite()
-    for test in _tests_of(suite):
+    for test in iter_tests(suite):
         method = getattr(test, test._testMethodName)
         key = getattr(method, "__graded_key__", None)
         if key is None:
