@@ -220,7 +220,7 @@ def calibrate_transfer(config):
     """
     import numpy as np
 
-    from autograder import oracle
+    from autograder.sandbox import student as oracle
     from reference import neural_net as nn
 
     with open(REFERENCE, encoding="utf-8") as handle:
@@ -253,7 +253,8 @@ def calibrate_transfer(config):
 
 def bench_overhead():
     print("\n== 2. sandbox overhead (worker start-up and array transfer)")
-    from autograder import grade, oracle, sandbox
+    from autograder.grading import grade
+    from autograder.sandbox import student as oracle, workers as sandbox
 
     config = grade.load_config()
     fixed, per_byte, rows, first_startup = calibrate_transfer(config)
@@ -327,7 +328,7 @@ def bench_overhead():
 
 def bench_batch(copies, jobs):
     print(f"\n== 3. batch throughput: {copies} copies of the reference, --jobs {jobs}")
-    from autograder import batch
+    from autograder.commands import batch
 
     with tempfile.TemporaryDirectory() as scratch:
         for index in range(copies):

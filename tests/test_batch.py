@@ -16,7 +16,7 @@ import zipfile
 
 import pytest
 
-from autograder import batch
+from autograder.commands import batch
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)

@@ -17,7 +17,7 @@ import zipfile
 
 import pytest
 
-from autograder import build
+from autograder.commands import build
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -61,7 +61,7 @@ def test_upload_has_the_entry_points_at_its_root_and_executable(zips):
         assert stat.S_ISREG(mode) and mode & 0o111 == 0o111, f"{name}: mode {mode:o}"
         assert infos[name].create_system == 3
     for name in ("requirements.txt", "requirements-data.txt", "scripts/make_worker_user.sh",
-                 "autograder/config.json", "autograder/grade.py", "autograder/worker_main.py",
+                 "autograder/config.json", "autograder/grading/grade.py", "autograder/sandbox/worker.py",
                  "reference/neural_net.py", "reference/util.py"):
         assert name in infos, f"{name} missing from the upload"
     assert (infos["reference/neural_net.py"].external_attr >> 16) & 0o111 == 0
@@ -77,8 +77,7 @@ def test_upload_holds_nothing_else(zips):
         assert "__pycache__" not in parts and not name.endswith(".pyc"), name
         assert not any(part.startswith(".") for part in parts), name
         assert not name.startswith(("autograder/validation/", "autograder/handout/")), name
-        assert name not in ("autograder/validate.py", "autograder/build.py",
-                            "autograder/batch.py", "autograder/template.py"), name
+        assert not name.startswith("autograder/commands/"), name
     assert names == sorted(names) and len(names) == len(set(names))
 
 

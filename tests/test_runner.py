@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 from gradescope_utils.autograder_utils.decorators import partial_credit, tags, weight
 
-from autograder import results as results_io
-from autograder.grade import grade_submission, summary_text
+from autograder.grading import results as results_io
+from autograder.grading.grade import grade_submission, summary_text
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REFERENCE = os.path.join(HERE, "..", "reference", "neural_net.py")

@@ -12,8 +12,8 @@ import time
 import numpy as np
 import pytest
 
-from autograder import oracle, sandbox
-from autograder.grade import load_config
+from autograder.sandbox import student as oracle, workers as sandbox
+from autograder.grading.grade import load_config
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REFERENCE = open(os.path.join(HERE, "..", "reference", "neural_net.py"), encoding="utf-8").read()

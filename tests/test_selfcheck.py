@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from autograder import build
+from autograder.commands import build
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)

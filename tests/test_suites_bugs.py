@@ -17,7 +17,7 @@ import pytest
 from autograder.checks.reference import reference_source
 from autograder.suites import base, harness
 
-Student = pytest.importorskip("autograder.oracle").Student
+Student = pytest.importorskip("autograder.sandbox.student").Student
 
 REF = reference_source()
 

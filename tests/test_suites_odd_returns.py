@@ -9,7 +9,7 @@ import pytest
 from autograder.checks.reference import reference_source
 from autograder.suites import base, harness
 
-Student = pytest.importorskip("autograder.oracle").Student
+Student = pytest.importorskip("autograder.sandbox.student").Student
 
 FUNCTIONS = ("one_hot", "linear_forward", "linear_backward", "sigmoid_forward",
              "sigmoid_backward", "softmax", "cross_entropy", "softmax_cross_entropy_backward",

@@ -19,10 +19,10 @@ import re
 import pytest
 
 from autograder.checks.reference import ROOT, reference_source
-from autograder.runner import iter_tests
+from autograder.grading.runner import iter_tests
 from autograder.suites import base, harness, load_suites
 
-Student = pytest.importorskip("autograder.oracle").Student
+Student = pytest.importorskip("autograder.sandbox.student").Student
 
 ALTERNATIVE = '''
 import numpy as np

@@ -27,7 +27,7 @@ def load_module(name, path):
 
 
 # By path, so the tests run from any directory.
-template = load_module("autograder_template_under_test", ROOT / "autograder" / "template.py")
+template = load_module("autograder_template_under_test", ROOT / "autograder" / "commands" / "template.py")
 
 
 def solution_lines_by_function(path):

@@ -11,7 +11,7 @@ import os
 
 import pytest
 
-from autograder import validate
+from autograder.validation import validate
 from autograder.validation import Expected, by_name, only, zero
 
 # Distinct mechanisms, and every case issue 3 names: a hang costs only its

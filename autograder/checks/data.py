@@ -7,7 +7,7 @@ column. One seeded permutation splits it into
 - a TRAIN part and a VAL part (carved from the rest): these are sent to the
   student's `train`.
 The accuracy tiers in config.json were calibrated on exactly these splits
-(autograder/checks/calibrate.py): changing a size or the seed here means
+(autograder/commands/calibrate.py): changing a size or the seed here means
 calibrating again.
 """
 import functools
@@ -45,7 +45,7 @@ def digits():
                 table = np.loadtxt(handle, delimiter=",", dtype=np.int64, ndmin=2)
             images, labels = table[:, :784], table[:, 784]
     except (OSError, ValueError) as error:
-        from autograder.expected import NotCheckedLocally
+        from autograder.grading.expected import NotCheckedLocally
 
         raise NotCheckedLocally(f"the MNIST digits are not available here ({error}): "
                                 "this check runs on Gradescope") from None

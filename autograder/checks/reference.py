@@ -18,7 +18,7 @@ def reference():
     global _module
     if _module is None and not os.path.exists(REFERENCE_PATH):
         # The students' handout has no reference: recorded answers stand in.
-        from autograder import expected
+        from autograder.grading import expected
 
         _module = expected.Replayer(expected.store_path())
     if _module is None:
@@ -32,7 +32,7 @@ def reference():
 
 def reference_source():
     if not os.path.exists(REFERENCE_PATH):
-        from autograder.expected import NotCheckedLocally
+        from autograder.grading.expected import NotCheckedLocally
 
         raise NotCheckedLocally("timing against the reference runs on Gradescope only")
     with open(REFERENCE_PATH, encoding="utf-8") as handle:

@@ -6,7 +6,7 @@ and the assertions that turn a wrong value into feedback.
   (metadata only); `partial=True` uses partial_credit (the test calls
   set_score). The docstring's first line is the name a student reads and
   starts with the function's name.
-- `set_student(proxy)` / `student()`: the submission's proxy (oracle.Student),
+- `set_student(proxy)` / `student()`: the submission's proxy (autograder.sandbox.student.Student),
   set by the harness before the suites run.
 - `reference_student()`: the reference run through the same kind of worker,
   for the timing backstop of the vectorization tests (created lazily; the
@@ -28,11 +28,11 @@ from gradescope_utils.autograder_utils.decorators import (number, partial_credit
 
 from autograder.checks import compare, diagnose, feedback, vectorization
 from autograder.checks.reference import reference, reference_source
-from autograder.expected import NotCheckedLocally
+from autograder.grading.expected import NotCheckedLocally
 
 try:
-    from autograder.oracle import StudentException, SubmissionError
-except ImportError:  # only while oracle.py does not exist (development)
+    from autograder.sandbox.student import StudentException, SubmissionError
+except ImportError:  # only while autograder.sandbox.student does not exist (development)
     class SubmissionError(AssertionError):
         pass
 
@@ -114,9 +114,9 @@ def reference_student():
     None where the reference is not available (the students' self-check)."""
     global _reference_student, _reference_owned
     if _reference_student is None:
-        from autograder.oracle import Student
+        from autograder.sandbox.student import Student
 
-        from autograder.expected import NotCheckedLocally
+        from autograder.grading.expected import NotCheckedLocally
 
         try:
             source = reference_source()
@@ -548,7 +548,7 @@ class GradientCase(SuiteCase):
         gradient) or equal the exact gradient on the same inputs."""
         th = THRESHOLDS
         if any(part.numeric is None and part.true is None for part in parts):
-            from autograder.expected import NotCheckedLocally
+            from autograder.grading.expected import NotCheckedLocally
 
             raise NotCheckedLocally(f"{function}: your `{forward_name}` could not be "
                                     "differentiated here; this check runs on Gradescope")

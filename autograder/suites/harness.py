@@ -4,7 +4,7 @@
                                                   #        "status", "output", "name"}}
 
 For the package's own tests and for tools (validation, calibration); the
-Gradescope run goes through autograder/grade.py and its runner instead.
+Gradescope run goes through autograder/grading/grade.py and its runner instead.
 Uses gradescope-utils' JSONTestRunner, so what is measured here is what the
 stock runner records (weights, partial credit, visibility, numbers).
 """
@@ -12,7 +12,7 @@ import io
 import json
 import unittest
 
-from autograder.runner import iter_tests
+from autograder.grading.runner import iter_tests
 from autograder.suites import base, load_suites
 
 

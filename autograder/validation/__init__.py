@@ -3,7 +3,7 @@
     from autograder.validation import CATALOGUE, materialize
     materialize(entry, "/tmp/sub")       # the folder a student would upload
 
-`python -m autograder validate` runs them all (autograder/validate.py).
+`python -m autograder validate` runs them all (autograder/validation/validate.py).
 """
 import fnmatch
 

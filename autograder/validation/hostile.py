@@ -258,6 +258,6 @@ HOSTILE = [
             "unittest.py next to it that raise when imported", full_marks(),
             extra_files=(("json.py", b'raise ImportError("shadowed json")\n'),
                          ("wire.py", b'raise ImportError("shadowed wire")\n'),
-                         ("worker_main.py", b'raise ImportError("shadowed worker")\n'),
+                         ("worker.py", b'raise ImportError("shadowed worker")\n'),
                          ("unittest.py", b'raise ImportError("shadowed unittest")\n'))),
 ]

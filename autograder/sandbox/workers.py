@@ -1,6 +1,6 @@
 """Starting, talking to and killing worker processes (trusted parent side).
 
-A worker is a fresh Python process, running autograder/worker_main.py as an
+A worker is a fresh Python process, running autograder/sandbox/worker.py as an
 unprivileged user with no supplementary groups, in its own session, with a
 minimal environment, a root-owned read-only working directory that holds only
 a copy of the submission, and its stdout/stderr in a capture file whose
@@ -17,9 +17,9 @@ import sys
 import tempfile
 import time
 
-from autograder import wire
+from autograder.sandbox import wire
 
-RUNTIME_FILES = ("worker_main.py", "wire.py")
+RUNTIME_FILES = ("worker.py", "wire.py")
 SIGNAL_NAMES = {signal.SIGSEGV: "SIGSEGV (segmentation fault)", signal.SIGKILL: "SIGKILL",
                 signal.SIGXCPU: "SIGXCPU (CPU time limit)", signal.SIGABRT: "SIGABRT (abort)",
                 signal.SIGBUS: "SIGBUS", signal.SIGFPE: "SIGFPE", signal.SIGILL: "SIGILL",
@@ -212,7 +212,7 @@ class Worker:
         try:
             self.process = subprocess.Popen(
                 [python or sys.executable, "-I", "-B",
-                 os.path.join(runtime.code_dir, "worker_main.py"), json.dumps(settings)],
+                 os.path.join(runtime.code_dir, "worker.py"), json.dumps(settings)],
                 stdin=subprocess.DEVNULL, stdout=self.capture.handle, stderr=subprocess.STDOUT,
                 pass_fds=(request_read, reply_write), cwd=self.workdir, env=worker_environment(self.workdir),
                 start_new_session=True, close_fds=True, **user_args)

@@ -25,8 +25,7 @@ import string
 import sys
 import zipfile
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-PACKAGE_DIR = os.path.join(ROOT, "autograder")
+from autograder import PACKAGE_DIR, ROOT
 REFERENCE_DIR = os.path.join(ROOT, "reference")
 TEMPLATE_DIR = os.path.join(ROOT, "student_template")
 HANDOUT_README = os.path.join(PACKAGE_DIR, "handout", "README.md")
@@ -39,10 +38,8 @@ HANDOUT_FOLDER = "hw5_backprop"
 UPLOAD_FILES = ("setup.sh", "run_autograder", "requirements.txt", "requirements-data.txt",
                 "scripts/make_worker_user.sh")
 UPLOAD_TREES = ("autograder", "reference")
-# Staff material that grading never imports (checked: see check_upload). Besides
-# these, every verb module of autograder/__main__.py except `grade` is left out.
-UPLOAD_EXCLUDED_ALWAYS = ("autograder/validation", "autograder/handout")
-GRADING_VERB = "grade"
+# Staff and student tools that grading never imports (checked: see check_upload).
+UPLOAD_EXCLUDED = ("autograder/commands", "autograder/validation", "autograder/handout")
 EXECUTABLE = ("setup.sh", "run_autograder", "scripts/make_worker_user.sh")
 SKIPPED_NAMES = ("__pycache__", ".pytest_cache", ".mypy_cache", ".ipynb_checkpoints")
 SKIPPED_SUFFIXES = (".pyc", ".pyo", ".swp", "~", ".orig", ".rej")
@@ -109,12 +106,10 @@ def upload_excluded():
     """Paths (relative to the repository) that stay out of the upload.
 
     Gradescope only ever runs `python -m autograder grade`: the other verbs
-    (validate, build, batch, template, demo, ...) are staff tools.
+    (autograder/commands/, and validate with its catalogues) are staff and
+    student tools.
     """
-    from autograder.__main__ import VERBS
-
-    verbs = tuple(f"autograder/{verb}.py" for verb in sorted(VERBS) if verb != GRADING_VERB)
-    return UPLOAD_EXCLUDED_ALWAYS + verbs
+    return UPLOAD_EXCLUDED
 
 
 def excluded_from_upload(relpath):
@@ -184,7 +179,7 @@ def check_upload(files):
                 if excluded_from_upload(relpath) or excluded_from_upload(relpath + ".py"):
                     raise BuildError(f"{name} imports {module}, which the upload leaves out "
                                      "(grading must not need a staff tool; see "
-                                     "upload_excluded() in autograder/build.py)")
+                                     "upload_excluded() in autograder/commands/build.py)")
 
 
 def imported_modules(source, filename):
@@ -219,7 +214,7 @@ def handout_extra_files():
     """The student self-check, as {arcname: bytes} relative to the handout's folder:
     selfcheck.py, the sandbox and the VISIBLE tests under grader/, and the
     expected answers those tests need, recorded from the reference."""
-    from autograder import selfcheck
+    from autograder.commands import selfcheck
 
     return selfcheck.handout_files(os.path.join(REFERENCE_DIR, "neural_net.py"))
 
@@ -231,7 +226,7 @@ def template_files(template_dir=TEMPLATE_DIR, reference_dir=REFERENCE_DIR):
     generate is stale (or hand-edited): shipping it could give students an
     old API or, worse, a solution. Refuse instead.
     """
-    from autograder import template
+    from autograder.commands import template
 
     generated = template.generate(reference_dir)
     problems = template.differences(generated, template_dir)
@@ -298,7 +293,7 @@ def solution_lines(reference_dir=REFERENCE_DIR, min_chars=MIN_LEAK_CHARS):
     Returns:
     - lines: dict normalized line -> "neural_net.py:LINE: original text"
     """
-    from autograder import template
+    from autograder.commands import template
 
     with open(os.path.join(reference_dir, "neural_net.py"), encoding="utf-8") as handle:
         source = handle.read()
@@ -331,8 +326,8 @@ MAX_HANDOUT_FILE_BYTES = 4 << 20
 
 
 def hidden_test_keys():
-    from autograder import selfcheck
-    from autograder.grade import load_config
+    from autograder.commands import selfcheck
+    from autograder.grading.grade import load_config
 
     return selfcheck.hidden_keys(load_config())
 

@@ -1,6 +1,6 @@
 """Calibrate the end-to-end accuracy tiers (and the lr-10 check) on the reference.
 
-    python -m autograder.checks.calibrate [--seeds 10] [--write]
+    python -m autograder.commands.calibrate [--seeds 10] [--write]
 
 Runs the REFERENCE `train` exactly as the suite runs the student's (same
 split, sizes and hyper-parameters from config.json thresholds.train_accuracy),

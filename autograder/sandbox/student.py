@@ -3,7 +3,7 @@
     student = Student(source_text, config)
     dX, dW, db = student.linear_backward(dZ, X, W, b)
 
-Every call is a request to a sandboxed worker (autograder/sandbox.py); every
+Every call is a request to a sandboxed worker (autograder/sandbox/workers.py); every
 reply is validated before a check sees it; every way the submission can fail
 becomes a SubmissionError whose text is the message a student reads. The
 worker is reused while healthy and replaced after any crash or timeout.
@@ -12,8 +12,8 @@ import time
 
 import numpy as np
 
-from autograder import sandbox, wire
-from autograder.wire import BadArray, Opaque  # noqa: F401  (re-exported for checks)
+from autograder.sandbox import workers, wire
+from autograder.sandbox.wire import BadArray, Opaque  # noqa: F401  (re-exported for checks)
 
 
 class SubmissionError(AssertionError):
@@ -80,8 +80,8 @@ class Student:
         self.encoding = encoding  # the worker's copy keeps the file's own encoding
         self.filename = filename
         self.limits = config["limits"]
-        self.isolation = sandbox.Isolation(config.get("worker_user_prefix", "nnworker"))
-        self.runtime = sandbox.Runtime()
+        self.isolation = workers.Isolation(config.get("worker_user_prefix", "nnworker"))
+        self.runtime = workers.Runtime()
         self.python = python
         self.worker = None
         self.import_error = None
@@ -133,7 +133,7 @@ class Student:
                                 fn, self._output(worker))
             self.poisoned[fn] = error
             raise error from None
-        except sandbox.WorkerDied as death:
+        except workers.WorkerDied as death:
             self._discard_worker()
             raise self._death_error(death, fn, self._output(worker)) from None
         except wire.WireError as problem:
@@ -211,7 +211,7 @@ class Student:
             return self.worker
         self._discard_worker()
         started = time.monotonic()
-        worker = sandbox.Worker(self.runtime, self.isolation, self.source, self.limits,
+        worker = workers.Worker(self.runtime, self.isolation, self.source, self.limits,
                                 python=self.python, encoding=self.encoding)
         timeout = self.limits["startup_timeout_s"]
         try:
@@ -221,7 +221,7 @@ class Student:
                 f"importing {self.filename} did not finish within {timeout} s: is there code "
                 "at the top level (outside functions) that loops, sleeps or trains?",
                 None, self._output(worker))
-        except sandbox.WorkerDied as death:
+        except workers.WorkerDied as death:
             self.import_error = ImportFailed(
                 f"importing {self.filename} failed: the worker {death.how}", None,
                 self._output(worker))
@@ -282,8 +282,8 @@ class Student:
         self.closed = True
         self._discard_worker()
         if self.isolation.dedicated_user:
-            sandbox.kill_all_processes_of(self.isolation.user.pw_uid)
-            sandbox.remove_files_of(self.isolation.user.pw_uid)
+            workers.kill_all_processes_of(self.isolation.user.pw_uid)
+            workers.remove_files_of(self.isolation.user.pw_uid)
         self.runtime.cleanup()
         self.isolation.release()
 

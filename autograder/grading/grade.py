@@ -14,10 +14,9 @@ import sys
 import time
 import tokenize
 
-from autograder import results as results_io
+from autograder.grading import results as results_io
 
-PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
-CONFIG_PATH = os.path.join(PACKAGE_DIR, "config.json")
+from autograder import CONFIG_PATH, PACKAGE_DIR
 SUBMISSION_NAME = "neural_net.py"
 MAX_SUBMISSION_BYTES = 1 << 20
 IGNORED_DIRS = {"__MACOSX", "__pycache__", ".git", ".ipynb_checkpoints"}
@@ -97,7 +96,7 @@ class RefusedStudent:
     """Stands in for a submission that could not be loaded: every call fails."""
 
     def __init__(self, reason):
-        from autograder.oracle import ImportFailed
+        from autograder.sandbox.student import ImportFailed
 
         self.import_error = ImportFailed(reason)
         self.source = ""
@@ -191,7 +190,7 @@ def grade_submission(submission, results_path, *, autograder_root=None, config=N
 
             suite, bind = load_suites(), base.set_student
         bind(student)
-        from autograder.runner import GradedRunner
+        from autograder.grading.runner import GradedRunner
 
         limits = config["limits"]
         runner = GradedRunner(stream=stream, student=student,
@@ -234,7 +233,7 @@ def make_student(submission, config):
         return RefusedStudent(f"Your submission could not be graded: {reason}")
     except OSError as error:
         return RefusedStudent(f"Your submission could not be read: {error.strerror}")
-    from autograder.oracle import Student
+    from autograder.sandbox.student import Student
 
     protect_grader_files()
 

@@ -44,13 +44,13 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from typing import Optional
 
-from autograder import sandbox
+from autograder.sandbox import workers
 from autograder.validation import CATALOGUE, NETWORK_PORT, TEMPLATE_PATH, Expected, select
 from autograder.validation import model
 
 ROOT = model.PACKAGE_ROOT
 KIND_ORDER = ("reference", "template", "correct", "planted", "hostile")
-LOCK_DIR = "/tmp/nnag-locks"  # where sandbox.claim_worker_user keeps its per-user locks
+LOCK_DIR = "/tmp/nnag-locks"  # where workers.claim_worker_user keeps its per-user locks
 RUN_MARGIN_S = 60
 
 
@@ -116,7 +116,7 @@ def choose(targets, kinds=None, patterns=None):
 
 def upload_files():
     """arcname -> (path, executable): what the Gradescope upload zip holds."""
-    from autograder import build
+    from autograder.commands import build
 
     return build.upload_files(ROOT)
 
@@ -182,7 +182,7 @@ def worker_users(prefix):
     return [p for p in pwd.getpwall() if pattern.match(p.pw_name)]
 
 
-live_processes = sandbox.live_processes_of  # zombies are dead: not counted
+live_processes = workers.live_processes_of  # zombies are dead: not counted
 
 
 def describe_process(pid):
@@ -197,7 +197,7 @@ def describe_process(pid):
 def leftover_processes(prefix):
     """Live processes of worker users that no grading run holds right now.
 
-    A user whose lock (sandbox.claim_worker_user) is held belongs to a run
+    A user whose lock (workers.claim_worker_user) is held belongs to a run
     in progress (ours in parallel, or anyone's): its processes are not
     leftovers. We hold each free user's lock while we look.
     """
@@ -294,7 +294,7 @@ def function_of(test):
 def validate_structure(data):
     """Raise ValueError unless data is a valid Gradescope results.json."""
     try:
-        from autograder.results import validate_results
+        from autograder.grading.results import validate_results
     except ImportError:
         validate_results = None
     if validate_results is not None:
@@ -598,7 +598,7 @@ def load_config():
 
 
 def main(argv=None):
-    from autograder.grade import protect_grader_files
+    from autograder.grading.grade import protect_grader_files
 
     protect_grader_files()  # a world-readable checkout would show workers the reference
     parser = argparse.ArgumentParser(prog="python -m autograder validate",

@@ -18,15 +18,15 @@ import sys
 import tempfile
 import unittest
 
-from autograder import expected
-from autograder.grade import function_of, grade_submission, load_config
+from autograder.grading import expected
+from autograder.grading.grade import function_of, grade_submission, load_config
 
 HIDDEN_VISIBILITIES = ("hidden", "after_due_date", "after_published")
 
 
 def visible_suite(suite):
     """The suite without the tests students don't see on Gradescope either."""
-    from autograder.runner import iter_tests, test_attribute
+    from autograder.grading.runner import iter_tests, test_attribute
 
     kept = [test for test in iter_tests(suite)
             if test_attribute(test, "__visibility__", "visible") not in HIDDEN_VISIBILITIES]
@@ -77,7 +77,7 @@ def training_figures(path):
     """PNG bytes of the student's training curves and confusion matrix (sandboxed)."""
     import numpy as np
 
-    from autograder.grade import make_student
+    from autograder.grading.grade import make_student
     import util  # the handout's util.py, next to the student's file
 
     X_train, y_train, X_val, y_val = util.load_dataset("mnist-5k")
@@ -145,10 +145,12 @@ def main(argv=None):
 # What the handout needs to run this (used by `python -m autograder build`)
 # ---------------------------------------------------------------------------
 
-PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
-GRADER_MODULES = ("__init__.py", "wire.py", "worker_main.py", "sandbox.py", "oracle.py",
-                  "runner.py", "results.py", "grade.py", "expected.py", "selfcheck.py")
-STAFF_ONLY = ("calibrate.py", "harness.py", "exact.py")  # exact.py: solution-like code
+from autograder import PACKAGE_DIR  # noqa: E402
+# What the handout's grader/autograder/ holds: these files, and the .py files
+# of these packages but the staff-only ones (exact.py: solution-like code).
+GRADER_MODULES = ("__init__.py", "commands/__init__.py", "commands/selfcheck.py")
+GRADER_PACKAGES = ("sandbox", "grading", "checks", "suites")
+STAFF_ONLY = ("harness.py", "exact.py")
 ENTRY_SCRIPT = '''"""Run the visible tests on your neural_net.py, the way Gradescope does.
 
     python selfcheck.py                    # ./neural_net.py
@@ -161,7 +163,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path[:0] = [os.path.join(HERE, "grader"), HERE]
 os.chdir(HERE)
 
-from autograder.selfcheck import main  # noqa: E402
+from autograder.commands.selfcheck import main  # noqa: E402
 
 sys.exit(main())
 '''
@@ -228,7 +230,7 @@ def handout_files(reference_file):
     for name in GRADER_MODULES:
         with open(os.path.join(PACKAGE_DIR, name), "rb") as handle:
             files[f"grader/autograder/{name}"] = handle.read()
-    for package in ("checks", "suites"):
+    for package in GRADER_PACKAGES:
         folder = os.path.join(PACKAGE_DIR, package)
         for name in sorted(os.listdir(folder)):
             if not name.endswith(".py") or name in STAFF_ONLY:

@@ -11,8 +11,8 @@ import unittest
 
 from gradescope_utils.autograder_utils.json_test_runner import JSONTestResult, JSONTestRunner
 
-from autograder.expected import NotCheckedLocally
-from autograder.oracle import SubmissionError
+from autograder.grading.expected import NotCheckedLocally
+from autograder.sandbox.student import SubmissionError
 
 STUDENT_OUTPUT_CAP = 2000
 

@@ -16,7 +16,7 @@ import os
 
 import numpy as np
 
-from autograder import wire
+from autograder.sandbox import wire
 
 
 MAX_ANSWER_SIZE = 5000  # numbers per recorded answer
@@ -123,5 +123,5 @@ class Replayer:
 
 def store_path(package_dir=None):
     """Where the handout keeps its store (next to config.json)."""
-    package_dir = package_dir or os.path.dirname(os.path.abspath(__file__))
+    package_dir = package_dir or os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     return os.path.join(package_dir, "expected.npz")

@@ -24,7 +24,7 @@ import os
 import re
 import sys
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 REFERENCE_DIR = os.path.join(ROOT, "reference")
 TEMPLATE_DIR = os.path.join(ROOT, "student_template")
 

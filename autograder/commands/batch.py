@@ -37,7 +37,7 @@ import threading
 import time
 import zipfile
 
-from autograder import build
+from autograder.commands import build
 
 CONFIG_PATH = os.path.join(build.PACKAGE_DIR, "config.json")
 METADATA_NAME = "submission_metadata.yml"
@@ -486,7 +486,7 @@ def run_batch(path, csv_path, *, jobs=1, python=None, cap_s=None, keep=None, str
     python = python or sys.executable
     cap_s = cap_s or default_cap()
     if os.geteuid() == 0:
-        from autograder.sandbox import Isolation
+        from autograder.sandbox.workers import Isolation
 
         if jobs > Isolation.MAX_USERS:  # each grading in flight holds its own worker user
             print(f"batch: --jobs {jobs} lowered to {Isolation.MAX_USERS}, the number of "
@@ -563,7 +563,7 @@ def progress_line(done, total, row):
 
 
 def main(argv=None):
-    from autograder.grade import protect_grader_files
+    from autograder.grading.grade import protect_grader_files
 
     protect_grader_files()  # a world-readable checkout would show workers the reference
     parser = argparse.ArgumentParser(prog="python -m autograder batch", description=__doc__,

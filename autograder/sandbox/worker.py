@@ -1,6 +1,6 @@
 """The worker: runs INSIDE the sandbox, as the unprivileged user.
 
-Started by autograder/sandbox.py as `python -I worker_main.py SETTINGS_JSON`
+Started by autograder/sandbox/workers.py as `python -I worker.py SETTINGS_JSON`
 with the submission's folder as its working directory, the request pipe on
 one fd and the reply pipe on another, stdout/stderr going to a capture file.
 It locks itself down (resource limits, network filter) BEFORE numpy or the

@@ -7,7 +7,7 @@ A short tour of what `validate` proves in full: a correct solution written
 differently scores 100, planted bugs lose the points of the function they
 break, and faulty or hostile files get an honest score and a clear message.
 """
-from autograder import validate
+from autograder.validation import validate
 
 EXAMPLES = (
     "reference", "template",
