@@ -253,10 +253,11 @@ def calibrate_transfer(config):
 
 def bench_overhead():
     print("\n== 2. sandbox overhead (worker start-up and array transfer)")
+    from autograder.config import load_config
     from autograder.grading import grade
     from autograder.sandbox import student as oracle, workers as sandbox
 
-    config = grade.load_config()
+    config = load_config()
     fixed, per_byte, rows, first_startup = calibrate_transfer(config)
     for label, moved, local, remote in rows:
         print(f"{label:<36} {moved / 2**20:6.2f} MB moved: in-process {local * 1e3:7.2f} ms, "

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from autograder.sandbox import student as oracle, workers as sandbox
-from autograder.grading.grade import load_config
+from autograder.config import load_config
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REFERENCE = open(os.path.join(HERE, "..", "reference", "neural_net.py"), encoding="utf-8").read()

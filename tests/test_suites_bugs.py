@@ -15,7 +15,7 @@ import re
 import pytest
 
 from autograder.checks.reference import reference_source
-from autograder.suites import base, harness
+from autograder.suites import graded, harness
 
 Student = pytest.importorskip("autograder.sandbox.student").Student
 
@@ -387,10 +387,10 @@ _RESULTS = {}
 
 @pytest.fixture(scope="module", autouse=True)
 def reference_worker():
-    proxy = Student(REF, base.CONFIG)
-    base.set_reference_student(proxy)
+    proxy = Student(REF, graded.CONFIG)
+    graded.set_reference_student(proxy)
     yield proxy
-    base.set_reference_student(None)
+    graded.set_reference_student(None)
     proxy.close()
 
 
@@ -398,7 +398,7 @@ def keys_for(bug):
     """The tests a bug is judged on: its functions' tests, minus the slow
     end-to-end ones unless the bug names them."""
     named = set(bug.fails) | set(bug.passes)
-    return {key for key, entry in base.TESTS.items()
+    return {key for key, entry in graded.TESTS.items()
             if entry["function"] in bug.functions and (key not in SLOW or key in named)}
 
 
@@ -407,7 +407,7 @@ def results_of(bug):
     key = id(bundle)
     if key not in _RESULTS:
         source = harness.mutate(REF, *[r for b in bundle for r in b.replacements])
-        proxy = Student(source, base.CONFIG)
+        proxy = Student(source, graded.CONFIG)
         try:
             _RESULTS[key] = harness.run(proxy, keys=set().union(*map(keys_for, bundle)))
         finally:
@@ -437,7 +437,7 @@ def test_each_check_fails_on_its_mistake(bug):
     for key in bug.passes:
         assert results[key]["status"] == "passed", report
     for key in failed:
-        entry, output = base.TESTS[key], results[key]["output"]
+        entry, output = graded.TESTS[key], results[key]["output"]
         assert entry["function"] in output, (key, output)
         if entry["visibility"] != "visible":
             for leak in ("- inputs:", "- expected", "- got", "- call:", "```"):

@@ -7,7 +7,7 @@ check (which the runner would report as "the grader could not check").
 import pytest
 
 from autograder.checks.reference import reference_source
-from autograder.suites import base, harness
+from autograder.suites import graded, harness
 
 Student = pytest.importorskip("autograder.sandbox.student").Student
 
@@ -35,18 +35,18 @@ def source_returning(expression):
 
 @pytest.fixture(scope="module", autouse=True)
 def reference_worker():
-    proxy = Student(reference_source(), base.CONFIG)
-    base.set_reference_student(proxy)
+    proxy = Student(reference_source(), graded.CONFIG)
+    graded.set_reference_student(proxy)
     yield proxy
-    base.set_reference_student(None)
+    graded.set_reference_student(None)
     proxy.close()
 
 
 @pytest.mark.parametrize("what", sorted(ODD))
 def test_odd_returns_fail_cleanly(what):
-    proxy = Student(source_returning(ODD[what]), base.CONFIG)
+    proxy = Student(source_returning(ODD[what]), graded.CONFIG)
     try:
-        results = harness.run(proxy, keys=set(base.TESTS) - {"train.accuracy", "train.lr10"})
+        results = harness.run(proxy, keys=set(graded.TESTS) - {"train.accuracy", "train.lr10"})
     finally:
         proxy.close()
     crashed = {key: r["check_error"] for key, r in results.items() if "check_error" in r}
@@ -61,4 +61,4 @@ def test_odd_returns_fail_cleanly(what):
         assert scored == {}, scored
     for key, r in results.items():
         if key not in scored:  # every failing test names its function
-            assert base.TESTS[key]["function"] in r["output"], (key, r["output"])
+            assert graded.TESTS[key]["function"] in r["output"], (key, r["output"])

@@ -12,15 +12,15 @@
 - the config: points sum to exactly 100, one test per key, names start with
   the function's name.
 """
-import json
 import os
 import re
 
 import pytest
 
 from autograder.checks.reference import ROOT, reference_source
+from autograder.config import load_config
 from autograder.grading.runner import iter_tests
-from autograder.suites import base, harness, load_suites
+from autograder.suites import graded, harness, load_suites
 
 Student = pytest.importorskip("autograder.sandbox.student").Student
 
@@ -237,15 +237,15 @@ FLOAT32 = [
 
 @pytest.fixture(scope="module", autouse=True)
 def reference_worker():
-    proxy = Student(reference_source(), base.CONFIG)
-    base.set_reference_student(proxy)
+    proxy = Student(reference_source(), graded.CONFIG)
+    graded.set_reference_student(proxy)
     yield proxy
-    base.set_reference_student(None)
+    graded.set_reference_student(None)
     proxy.close()
 
 
 def grade(source):
-    proxy = Student(source, base.CONFIG)
+    proxy = Student(source, graded.CONFIG)
     try:
         return harness.run(proxy)
     finally:
@@ -265,7 +265,7 @@ def test_correct_solutions_score_full_marks(name):
               "alternative 2": ALTERNATIVE_2,
               "float32 linear layers": harness.mutate(reference_source(), *FLOAT32)}[name]
     results = grade(source)
-    assert set(results) == set(base.TESTS)
+    assert set(results) == set(graded.TESTS)
     assert not [key for key, r in results.items() if "check_error" in r], report(results)
     assert sum(r["score"] for r in results.values()) == pytest.approx(100.0), report(results)
     assert all(r["status"] == "passed" for r in results.values()), report(results)
@@ -277,7 +277,7 @@ def test_numpy_scalar_returns_count_as_floats():
     source = harness.mutate(reference_source(), (
         "    return float(-(Y * log_P).sum() / P.shape[0])",
         "    return np.float64(-(Y * log_P).sum() / P.shape[0])"))
-    proxy = Student(source, base.CONFIG)
+    proxy = Student(source, graded.CONFIG)
     try:
         results = harness.run(proxy, functions=["cross_entropy"])
     finally:
@@ -288,7 +288,7 @@ def test_numpy_scalar_returns_count_as_floats():
 def test_template_scores_zero_and_says_why():
     with open(os.path.join(ROOT, "student_template", "neural_net.py"), encoding="utf-8") as f:
         results = grade(f.read())
-    assert set(results) == set(base.TESTS)
+    assert set(results) == set(graded.TESTS)
     assert not [key for key, r in results.items() if "check_error" in r]
     assert sum(r["score"] for r in results.values()) == 0
     for key, r in results.items():
@@ -297,8 +297,7 @@ def test_template_scores_zero_and_says_why():
 
 
 def test_config_points_and_names():
-    with open(base.CONFIG_PATH, encoding="utf-8") as handle:
-        config = json.load(handle)
+    config = load_config()
     tests = config["tests"]
     assert sum(t["weight"] for t in tests.values()) == 100
     assert len({t["number"] for t in tests.values()}) == len(tests)
@@ -324,13 +323,13 @@ def test_config_points_and_names():
 def test_gradient_tests_work_without_the_staff_only_exact_module(monkeypatch):
     """The handout ships without checks/exact.py (solution code): the gradient
     tests then judge by the numeric gradient of the student's forward alone."""
-    from autograder.suites import test_network, test_sigmoid, test_softmax
+    from autograder.suites import graded, test_network, test_sigmoid, test_softmax
 
     for module in (test_network, test_sigmoid, test_softmax):
         monkeypatch.setattr(module, "EXACT", None)
     keys = {"sigmoid_backward.gradient", "softmax_cross_entropy_backward.gradient",
             "backward.gradient", "backward.values"}
-    proxy = Student(reference_source(), base.CONFIG)
+    proxy = Student(reference_source(), graded.CONFIG)
     try:
         results = harness.run(proxy, keys=keys)
     finally:
@@ -338,7 +337,7 @@ def test_gradient_tests_work_without_the_staff_only_exact_module(monkeypatch):
     assert all(r["status"] == "passed" for r in results.values()), report(results)
     buggy = harness.mutate(reference_source(), ('    dZ1 = sigmoid_backward(dA1, cache["A1"])',
                                                 '    dZ1 = sigmoid_backward(dA1, cache["Z1"])'))
-    proxy = Student(buggy, base.CONFIG)
+    proxy = Student(buggy, graded.CONFIG)
     try:
         results = harness.run(proxy, keys=keys)
     finally:

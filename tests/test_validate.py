@@ -11,6 +11,7 @@ import os
 
 import pytest
 
+from autograder.grading.results import function_of
 from autograder.validation import validate
 from autograder.validation import Expected, by_name, only, zero
 
@@ -89,8 +90,8 @@ def test_may_lose_only_accepts_full_marks():
 
 
 def test_function_of_falls_back_to_the_name():
-    assert validate.function_of({"name": "softmax: rows sum to 1"}) == "softmax"
-    assert validate.function_of({"name": "x", "tags": ["train"]}) == "train"
+    assert function_of({"name": "softmax: rows sum to 1"}) == "softmax"
+    assert function_of({"name": "x", "tags": ["train"]}) == "train"
 
 
 def test_validate_structure_rejects_what_gradescope_rejects():

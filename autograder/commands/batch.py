@@ -29,7 +29,6 @@ import os
 import re
 import resource
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -38,8 +37,9 @@ import time
 import zipfile
 
 from autograder.commands import build
+from autograder.config import load_config
+from autograder.sandbox import workers
 
-CONFIG_PATH = os.path.join(build.PACKAGE_DIR, "config.json")
 METADATA_NAME = "submission_metadata.yml"
 IGNORED_NAMES = {"__MACOSX", "__pycache__", ".git", ".ipynb_checkpoints"}
 # Beyond the grader's own run budget: interpreter start-up, lock-down, writing results.
@@ -243,13 +243,7 @@ def open_input(path, scratch):
 
 def stage_source(scratch):
     """The upload zip's files in scratch/source, as Gradescope unpacks them."""
-    source = os.path.join(scratch, "source")
-    for arcname, (path, executable) in build.upload_files().items():
-        target = os.path.join(source, *arcname.split("/"))
-        os.makedirs(os.path.dirname(target), exist_ok=True)
-        shutil.copyfile(path, target)
-        os.chmod(target, 0o755 if executable else 0o644)
-    return source
+    return build.stage_upload(os.path.join(scratch, "source"))
 
 
 class Running:
@@ -280,16 +274,7 @@ class Running:
 def stop_group(process, grace=GRACE_S):
     """SIGINT the grading's process group (the grader still writes results and
     kills its workers), then SIGKILL whatever is left."""
-    for sig, wait in ((signal.SIGINT, grace), (signal.SIGKILL, 5)):
-        try:
-            os.killpg(process.pid, sig)
-        except (ProcessLookupError, PermissionError):
-            return
-        try:
-            process.wait(timeout=wait)
-            return
-        except subprocess.TimeoutExpired:
-            continue
+    workers.stop_process_group(process, grace_s=grace)
 
 
 def grade_one(submission, workdir, source, *, python, cap_s, running, keep=None):
@@ -476,8 +461,7 @@ def write_csv(path, rows):
 # ---------------------------------------------------------------------------
 
 def default_cap():
-    with open(CONFIG_PATH, encoding="utf-8") as handle:
-        return json.load(handle)["limits"]["run_time_s"] + MARGIN_S
+    return load_config()["limits"]["run_time_s"] + MARGIN_S
 
 
 def run_batch(path, csv_path, *, jobs=1, python=None, cap_s=None, keep=None, stream=None):

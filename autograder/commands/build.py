@@ -21,6 +21,7 @@ import argparse
 import ast
 import os
 import re
+import shutil
 import string
 import sys
 import zipfile
@@ -198,6 +199,23 @@ def imported_modules(source, filename):
     return names
 
 
+def stage_upload(source, files=None):
+    """Copy the upload's files into the folder `source`, as Gradescope unpacks
+    the zip into /autograder/source; returns source.
+
+    Inputs:
+    - source: str, a folder (created if missing)
+    - files: dict from upload_files(), or None for this repository's
+    """
+    files = upload_files() if files is None else files
+    for arcname, (path, executable) in files.items():
+        target = os.path.join(source, *arcname.split("/"))
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        shutil.copyfile(path, target)
+        os.chmod(target, 0o755 if executable else 0o644)
+    return source
+
+
 def build_upload(out_dir=DEFAULT_OUT, root=ROOT):
     """Write OUT/autograder.zip for Gradescope; returns its path."""
     files = upload_files(root)
@@ -327,7 +345,7 @@ MAX_HANDOUT_FILE_BYTES = 4 << 20
 
 def hidden_test_keys():
     from autograder.commands import selfcheck
-    from autograder.grading.grade import load_config
+    from autograder.config import load_config
 
     return selfcheck.hidden_keys(load_config())
 

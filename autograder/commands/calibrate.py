@@ -14,16 +14,16 @@ tiers in config.json (only thresholds.train_accuracy is touched).
 import argparse
 import json
 import math
-import os
 import sys
 import time
 
 import numpy as np
 
+from autograder import CONFIG_PATH
 from autograder.checks import data
+from autograder.config import load_config
 from autograder.checks.reference import reference
 
-CONFIG = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "config.json")
 
 
 def run_reference(settings, seed):
@@ -63,8 +63,7 @@ def main(argv=None):
     parser.add_argument("--seeds", type=int, default=10)
     parser.add_argument("--write", action="store_true")
     options = parser.parse_args(argv)
-    with open(CONFIG, encoding="utf-8") as handle:
-        config = json.load(handle)
+    config = load_config()
     settings = config["thresholds"]["train_accuracy"]
     seeds = list(range(options.seeds))
     accuracies, cpus = [], []
@@ -96,13 +95,13 @@ def main(argv=None):
             "reference_cpu_s": round(float(np.median(cpus)), 2),
             "lr10_worst_loss_ratio": round(max(ratios), 3),
         }
-        with open(CONFIG, encoding="utf-8") as handle:
+        with open(CONFIG_PATH, encoding="utf-8") as handle:
             fresh = json.load(handle)   # only this section changes
         fresh["thresholds"]["train_accuracy"] = settings
-        with open(CONFIG, "w", encoding="utf-8") as handle:
+        with open(CONFIG_PATH, "w", encoding="utf-8") as handle:
             json.dump(fresh, handle, indent=2)
             handle.write("\n")
-        print(f"written to {CONFIG}")
+        print(f"written to {CONFIG_PATH}")
     return 0
 
 

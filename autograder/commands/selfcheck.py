@@ -19,7 +19,9 @@ import tempfile
 import unittest
 
 from autograder.grading import expected
-from autograder.grading.grade import function_of, grade_submission, load_config
+from autograder.config import load_config
+from autograder.grading.grade import grade_submission
+from autograder.grading.results import function_of
 
 HIDDEN_VISIBILITIES = ("hidden", "after_due_date", "after_published")
 
@@ -35,11 +37,11 @@ def visible_suite(suite):
 
 def run(path, stream=sys.stdout):
     """Grade the visible tests; returns the results dict."""
-    from autograder.suites import base, load_suites
+    from autograder.suites import graded, load_suites
 
     with tempfile.TemporaryDirectory() as scratch:
         return grade_submission(path, os.path.join(scratch, "results.json"),
-                                suite=visible_suite(load_suites()), bind=base.set_student,
+                                suite=visible_suite(load_suites()), bind=graded.set_student,
                                 stream=io.StringIO(), quiet=True, progress=stream)
 
 
@@ -213,10 +215,10 @@ def record_expected(store_path, reference_file):
 
 
 def run_visible(path, scratch, stream=None):
-    from autograder.suites import base, load_suites
+    from autograder.suites import graded, load_suites
 
     return grade_submission(path, os.path.join(scratch, "results.json"),
-                            suite=visible_suite(load_suites()), bind=base.set_student,
+                            suite=visible_suite(load_suites()), bind=graded.set_student,
                             stream=stream or io.StringIO(), quiet=True)
 
 

@@ -14,9 +14,10 @@ import sys
 import time
 import tokenize
 
+from autograder import PACKAGE_DIR
+from autograder.config import load_config
 from autograder.grading import results as results_io
-
-from autograder import CONFIG_PATH, PACKAGE_DIR
+from autograder.grading.results import function_of
 SUBMISSION_NAME = "neural_net.py"
 MAX_SUBMISSION_BYTES = 1 << 20
 IGNORED_DIRS = {"__MACOSX", "__pycache__", ".git", ".ipynb_checkpoints"}
@@ -24,11 +25,6 @@ IGNORED_DIRS = {"__MACOSX", "__pycache__", ".git", ".ipynb_checkpoints"}
 
 class Refused(Exception):
     """The submission cannot be graded at all; the text tells the student why."""
-
-
-def load_config(path=CONFIG_PATH):
-    with open(path, encoding="utf-8") as handle:
-        return json.load(handle)
 
 
 # ---------------------------------------------------------------------------
@@ -186,9 +182,9 @@ def grade_submission(submission, results_path, *, autograder_root=None, config=N
             lock_down(autograder_root)
         student = make_student(submission, config)
         if suite is None:
-            from autograder.suites import base, load_suites
+            from autograder.suites import graded, load_suites
 
-            suite, bind = load_suites(), base.set_student
+            suite, bind = load_suites(), graded.set_student
         bind(student)
         from autograder.grading.runner import GradedRunner
 
@@ -216,8 +212,8 @@ def grade_submission(submission, results_path, *, autograder_root=None, config=N
     finally:
         if student is not None:
             student.close()
-        if "autograder.suites.base" in sys.modules:  # its lazily started reference worker
-            sys.modules["autograder.suites.base"].close_reference_student()
+        if "autograder.suites.graded" in sys.modules:  # its lazily started reference worker
+            sys.modules["autograder.suites.graded"].close_reference_student()
     results_io.write_results(results_path, data)
     if not quiet:
         print(summary_text(data), file=stream)
@@ -238,13 +234,6 @@ def make_student(submission, config):
     protect_grader_files()
 
     return Student(text, config, python=config.get("worker_python"), encoding=encoding)
-
-
-def function_of(test):
-    tags = test.get("tags") or []
-    if tags:
-        return tags[0]
-    return test.get("name", "").split(":", 1)[0]
 
 
 def summary_markdown(data, student):

@@ -11,6 +11,15 @@ import tempfile
 VISIBILITIES = ["hidden", "after_due_date", "after_published", "visible"]
 OUTPUT_FORMATS = ["text", "html", "simple_format", "md", "ansi"]
 
+def function_of(test):
+    """The graded function a results.json test belongs to: its first tag, else
+    the start of its name ("softmax: rows sum to 1" -> "softmax")."""
+    tags = test.get("tags") or []
+    if tags:
+        return tags[0]
+    return str(test.get("name", "")).split(":", 1)[0].strip()
+
+
 _TEST_SCHEMA = {
     "type": "object",
     "properties": {

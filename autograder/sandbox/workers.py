@@ -300,6 +300,31 @@ class Worker:
         return self.request_fd >= 0 and self.process.poll() is None
 
 
+def stop_process_group(process, grace_s=0.0, kill_wait_s=10.0):
+    """Stop a process started in its own session, with its whole process group.
+
+    With grace_s > 0 the group first gets SIGINT and that long to finish (a
+    grader still writes its results and stops its own workers); then SIGKILL.
+    The process is reaped either way.
+
+    Inputs:
+    - process: subprocess.Popen started with start_new_session=True
+    - grace_s: float, seconds between SIGINT and SIGKILL (0: SIGKILL at once)
+    - kill_wait_s: float, how long to wait for the reaping after SIGKILL
+    """
+    steps = ((signal.SIGINT, grace_s),) if grace_s > 0 else ()
+    for sig, wait in steps + ((signal.SIGKILL, kill_wait_s),):
+        try:
+            os.killpg(process.pid, sig)
+        except (ProcessLookupError, PermissionError):
+            pass
+        try:
+            process.wait(timeout=wait)
+            return
+        except subprocess.TimeoutExpired:
+            continue
+
+
 def worker_environment(workdir):
     single_thread = "1"
     return {

@@ -13,7 +13,7 @@ import json
 import unittest
 
 from autograder.grading.runner import iter_tests
-from autograder.suites import base, load_suites
+from autograder.suites import graded, load_suites
 
 
 def select(suite, functions=None, keys=None):
@@ -24,7 +24,7 @@ def select(suite, functions=None, keys=None):
         key = getattr(method, "__graded_key__", None)
         if key is None:
             continue
-        if functions is not None and base.TESTS[key]["function"] not in functions:
+        if functions is not None and graded.TESTS[key]["function"] not in functions:
             continue
         if keys is not None and key not in keys:
             continue
@@ -41,16 +41,16 @@ def run(proxy, functions=None, keys=None, reference_proxy=None, modules=None):
     from gradescope_utils.autograder_utils.json_test_runner import JSONTestRunner
 
     suite = select(load_suites() if modules is None else load_suites(modules), functions, keys)
-    by_number = {entry["number"]: key for key, entry in base.TESTS.items()}
-    previous = base._student
-    base.set_student(proxy)
+    by_number = {entry["number"]: key for key, entry in graded.TESTS.items()}
+    previous = graded._student
+    graded.set_student(proxy)
     if reference_proxy is not None:
-        base.set_reference_student(reference_proxy)
+        graded.set_reference_student(reference_proxy)
     try:
         stream = io.StringIO()
         outcome = JSONTestRunner(stream=stream, buffer=True).run(suite)
     finally:
-        base.set_student(previous)
+        graded.set_student(previous)
     data = json.loads(stream.getvalue())
     results = {}
     for test in data["tests"]:

@@ -1,7 +1,10 @@
 """linear_forward(X, W, b) -> Z; linear_backward(dZ, X, W, b) -> (dX, dW, db)."""
 from autograder.checks import diagnose, gradients
-from autograder.suites.base import (GradientCase, Part, SubmissionError, SuiteCase, graded,
-                                    ref, rng_for, student)
+from autograder.sandbox.student import SubmissionError
+from autograder.suites.case import SuiteCase
+from autograder.suites.gradient_case import GradientCase, Part
+from autograder.suites.graded import graded, ref, student
+from autograder.suites.inputs import rng_for
 
 FWD, BWD = "linear_forward", "linear_backward"
 FORWARD_HINTS = {"broadcast": "b is added along the wrong axis: in Z = X W^T + b, b of shape "

@@ -2,9 +2,11 @@
 import numpy as np
 
 from autograder.checks import data, diagnose, gradients
-from autograder.suites.base import (EXACT, GradientCase, Part, SubmissionError, SuiteCase,
-                                    THRESHOLDS, graded, labels, matches, network_params,
-                                    one_hot, ref, rng_for, student)
+from autograder.sandbox.student import SubmissionError
+from autograder.suites.case import SuiteCase, matches
+from autograder.suites.gradient_case import GradientCase, Part
+from autograder.suites.graded import EXACT, THRESHOLDS, graded, ref, student
+from autograder.suites.inputs import labels, network_params, one_hot, rng_for
 
 KEYS = ("W1", "b1", "W2", "b2")
 CACHE_KEYS = ("X", "Z1", "A1", "Z2", "P")

@@ -2,7 +2,9 @@
 import numpy as np
 
 from autograder.checks import diagnose
-from autograder.suites.base import SuiteCase, graded, labels, ref, rng_for, student
+from autograder.suites.case import SuiteCase
+from autograder.suites.graded import graded, ref, student
+from autograder.suites.inputs import labels, rng_for
 
 FN = "one_hot"
 

@@ -4,8 +4,11 @@ import re
 import numpy as np
 
 from autograder.checks import diagnose, gradients
-from autograder.suites.base import (EXACT, GradientCase, Part, SubmissionError, SuiteCase,
-                                    graded, ref, rng_for, student)
+from autograder.sandbox.student import SubmissionError
+from autograder.suites.case import SuiteCase
+from autograder.suites.gradient_case import GradientCase, Part
+from autograder.suites.graded import EXACT, graded, ref, student
+from autograder.suites.inputs import rng_for
 
 FWD, BWD = "sigmoid_forward", "sigmoid_backward"
 

@@ -4,9 +4,11 @@ import math
 import numpy as np
 
 from autograder.checks import compare, diagnose, gradients
-from autograder.suites.base import (EXACT, GradientCase, Part, SubmissionError, SuiteCase,
-                                    graded, labels, one_hot, probabilities, ref, rng_for,
-                                    student)
+from autograder.sandbox.student import SubmissionError
+from autograder.suites.case import SuiteCase
+from autograder.suites.gradient_case import GradientCase, Part
+from autograder.suites.graded import EXACT, graded, ref, student
+from autograder.suites.inputs import labels, one_hot, probabilities, rng_for
 
 SM, CE, SCE = "softmax", "cross_entropy", "softmax_cross_entropy_backward"
 SOFTMAX_HINTS = {"broadcast": "the row sums (or maxima) have shape (N,) and broadcast against "

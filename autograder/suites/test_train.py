@@ -18,8 +18,9 @@ import math
 import numpy as np
 
 from autograder.checks import compare, data, diagnose
-from autograder.suites.base import (CONFIG, THRESHOLDS, SuiteCase, graded, matches, ref,
-                                    rng_for, student)
+from autograder.suites.case import SuiteCase, matches
+from autograder.suites.graded import CONFIG, THRESHOLDS, graded, ref, student
+from autograder.suites.inputs import rng_for
 
 FN = "train"
 KEYS = ("W1", "b1", "W2", "b2")

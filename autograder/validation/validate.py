@@ -33,7 +33,6 @@ import pwd
 import re
 import secrets
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -44,6 +43,9 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from typing import Optional
 
+from autograder.commands import build
+from autograder.config import load_config
+from autograder.grading.results import function_of
 from autograder.sandbox import workers
 from autograder.validation import CATALOGUE, NETWORK_PORT, TEMPLATE_PATH, Expected, select
 from autograder.validation import model
@@ -116,20 +118,13 @@ def choose(targets, kinds=None, patterns=None):
 
 def upload_files():
     """arcname -> (path, executable): what the Gradescope upload zip holds."""
-    from autograder.commands import build
-
     return build.upload_files(ROOT)
 
 
 def make_tree(base, files, secret):
     """A fresh root as Gradescope lays it out; returns its path."""
     root = os.path.join(base, "autograder")
-    source = os.path.join(root, "source")
-    for arcname, (path, executable) in files.items():
-        dest = os.path.join(source, *arcname.split("/"))
-        os.makedirs(os.path.dirname(dest), exist_ok=True)
-        shutil.copyfile(path, dest)
-        os.chmod(dest, 0o755 if executable else 0o644)
+    source = build.stage_upload(os.path.join(root, "source"), files)
     # A canary in the reference: it must never reach a student's results.
     with open(os.path.join(source, "reference", "neural_net.py"), "a", encoding="utf-8") as ref:
         ref.write(f"\n# {secret}-REFERENCE\n")
@@ -284,13 +279,6 @@ class Row:
         return self.verdict == "ok"
 
 
-def function_of(test):
-    tags = test.get("tags") or []
-    if tags:
-        return tags[0]
-    return str(test.get("name", "")).split(":", 1)[0].strip()
-
-
 def validate_structure(data):
     """Raise ValueError unless data is a valid Gradescope results.json."""
     try:
@@ -422,7 +410,7 @@ def run_target(target, context):
             try:
                 process.wait(timeout=context.timeout)
             except subprocess.TimeoutExpired:
-                _kill_group(process)
+                workers.stop_process_group(process)
                 row.problems.append(f"run_autograder did not finish in {context.timeout:g} s")
         row.seconds = time.monotonic() - started
         if row.seconds > target.expected.max_seconds:
@@ -486,17 +474,6 @@ def _read_results(path, row):
         row.got = "invalid results"
         return None
     return data
-
-
-def _kill_group(process):
-    try:
-        os.killpg(process.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        pass
 
 
 def _remove(path):
@@ -590,11 +567,6 @@ def run_all(targets, context, jobs, progress=None, dedicated_users=None):
     for target in alone:
         finished(run_target(target, context))
     return [rows[t.name] for t in targets]
-
-
-def load_config():
-    with open(os.path.join(ROOT, "autograder", "config.json"), encoding="utf-8") as handle:
-        return json.load(handle)
 
 
 def main(argv=None):

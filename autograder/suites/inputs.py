@@ -1,0 +1,43 @@
+"""Inputs of the tests: seeded generators and well-conditioned arrays."""
+import copy
+
+import numpy as np
+
+from autograder.suites.graded import ref
+
+def rng_for(*key):
+    """A generator seeded by a test's own key (stable across runs and orders)."""
+    seed = 0
+    for part in key:
+        for ch in str(part):
+            seed = (seed * 131 + ord(ch)) % (2 ** 32)
+    return np.random.default_rng(seed)
+
+
+def labels(rng, n, k):
+    """n int64 labels in range(k), every class present when n >= k."""
+    y = rng.integers(0, k, size=n)
+    if n >= k:
+        y[rng.permutation(n)[:k]] = np.arange(k)
+    return y.astype(np.int64)
+
+
+def one_hot(y, k):
+    Y = np.zeros((len(y), k))
+    Y[np.arange(len(y)), y] = 1.0
+    return Y
+
+
+def probabilities(rng, n, k, spread=2.0):
+    """Rows of a softmax of O(1) logits: strictly inside (0, 1), rows sum to 1."""
+    return ref().softmax(rng.normal(0.0, spread, size=(n, k)))
+
+
+def network_params(rng, m, h, k, scale=0.7):
+    """O(1) parameters with nonzero biases (so a dropped bias shows)."""
+    return {"W1": rng.normal(0, scale, size=(h, m)), "b1": rng.normal(0, 0.5, size=h),
+            "W2": rng.normal(0, scale, size=(k, h)), "b2": rng.normal(0, 0.5, size=k)}
+
+
+def copy_args(args):
+    return [copy.deepcopy(a) for a in args]
