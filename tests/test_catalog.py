@@ -23,6 +23,10 @@ import pytest
 
 from autograder.validation import (CALLS, CATALOGUE, FUNCTIONS, KINDS, build_source, dependants,
                                    materialize, reference_source, select, stub_source)
+from autograder.config import load_config
+from autograder.grading import runner
+from autograder.suites import all_probes, load_suites
+from autograder.suites.inputs import fixed_dataset, fixed_params
 from autograder.validation.model import HOSTILE_DIR, NAME_RE, TEMPLATE_PATH
 
 CORRECT = select(kinds=["correct"])
@@ -41,114 +45,12 @@ REFERENCE = load(reference_source(), "reference_under_test")
 
 
 # ---------------------------------------------------------------------------
-# Probes: inputs for every function, with the awkward cases the bugs hide in
+# Probes: fixed inputs for every function, from the suite modules
 # ---------------------------------------------------------------------------
-
-def _rng(seed):
-    return np.random.default_rng(seed)
-
-
-def _params(M=6, H=5, K=3, seed=0):
-    rng = _rng(100 + seed)
-    return {"W1": rng.normal(0, 0.5, (H, M)), "b1": rng.normal(0, 0.1, H),
-            "W2": rng.normal(0, 0.5, (K, H)), "b2": rng.normal(0, 0.1, K)}
-
-
-def _probabilities(N, K, seed, zeros=False):
-    Z = _rng(seed).normal(0, 2, (N, K))
-    P = np.exp(Z) / np.exp(Z).sum(axis=1, keepdims=True)
-    if zeros:
-        P[0] = 0.0
-        P[0, 0] = 1.0
-        P[1, :] = 1.0 / K
-    return P
-
-
-def _labels(N, K, seed):
-    return _rng(seed).integers(0, K, N)
-
-
-def _dataset(N, M=6, K=3, seed=0):
-    rng = _rng(200 + seed)
-    centers = rng.normal(0, 2.0, (K, M))
-    y = rng.integers(0, K, N)
-    X = centers[y] + rng.normal(0, 1.0, (N, M))
-    return X, y
-
 
 def probes(function):
     """A list of (label, args) for `function`; each call gets fresh copies."""
-    r = _rng
-    if function == "one_hot":
-        return [("N=10,C=4", (_labels(10, 4, 1), 4)), ("N=C=3", (np.array([2, 0, 1]), 3)),
-                ("C=7", (_labels(64, 7, 2), 7))]
-    if function == "linear_forward":
-        out = []
-        for N, M, K in ((10, 4, 3), (5, 5, 5), (64, 7, 2), (1, 3, 4)):
-            out.append((f"N={N},M={M},K={K}", (r(N).normal(size=(N, M)),
-                                               r(M).normal(size=(K, M)), r(K).normal(size=K))))
-        return out
-    if function == "linear_backward":
-        out = []
-        for N, M, K in ((10, 4, 3), (5, 5, 5), (64, 7, 2), (3, 3, 3)):
-            out.append((f"N={N},M={M},K={K}", (r(N + 1).normal(size=(N, K)), r(N).normal(size=(N, M)),
-                                               r(M).normal(size=(K, M)), r(K).normal(size=K))))
-        return out
-    if function == "sigmoid_forward":
-        return [("normal", (r(1).normal(0, 3, (10, 4)),)),
-                ("huge", (np.array([[-1000.0, -50.0, 0.0, 50.0, 1000.0]]),)),
-                ("1-d", (r(2).normal(size=7),))]
-    if function == "sigmoid_backward":
-        out = []
-        for N, H in ((10, 4), (4, 4), (64, 5)):
-            A = 1 / (1 + np.exp(-r(N).normal(size=(N, H))))
-            out.append((f"N={N},H={H}", (r(N + 7).normal(size=(N, H)), A)))
-        return out
-    if function == "softmax":
-        return [("N=10,K=4", (r(1).normal(0, 3, (10, 4)),)),
-                ("N=K=4", (r(2).normal(0, 3, (4, 4)),)),
-                ("huge logits", (r(3).normal(0, 1, (6, 3)) * 1000.0,)),
-                ("N=64,K=10", (r(4).normal(0, 3, (64, 10)),))]
-    if function == "cross_entropy":
-        out = []
-        for N, K in ((10, 4), (64, 10), (5, 5)):
-            out.append((f"N={N},K={K}", (_probabilities(N, K, N), np.eye(K)[_labels(N, K, N + 1)])))
-        P = _probabilities(6, 3, 9, zeros=True)
-        Y = np.eye(3)[np.array([1, 0, 2, 1, 0, 2])]
-        out.append(("zeros in P", (P, Y)))
-        return out
-    if function == "softmax_cross_entropy_backward":
-        out = []
-        for N, K in ((10, 4), (64, 10), (5, 5), (7, 3)):
-            out.append((f"N={N},K={K}", (_probabilities(N, K, N), np.eye(K)[_labels(N, K, N + 1)])))
-        return out
-    if function == "init_params":
-        return [("784-64-10 seed 0", (784, 64, 10, 0)), ("6-5-3 seed 1", (6, 5, 3, 1)),
-                ("6-5-3 seed 7", (6, 5, 3, 7))]
-    if function == "forward":
-        return [("N=10", (_params(), r(1).normal(size=(10, 6)))),
-                ("N=3", (_params(seed=1), r(2).normal(size=(3, 6))))]
-    if function == "backward":
-        out = []
-        for N, seed in ((10, 0), (3, 1), (64, 2)):
-            params = _params(seed=seed)
-            X = r(seed + 5).normal(size=(N, 6))
-            _, cache = REFERENCE.forward(params, X)
-            out.append((f"N={N}", (params, cache, np.eye(3)[_labels(N, 3, seed)])))
-        return out
-    if function == "sgd_step":
-        params = _params()
-        grads = {k: _rng(3).normal(size=v.shape) for k, v in params.items()}
-        return [("lr=0.37", (params, grads, 0.37)), ("lr=1", (params, grads, 1.0))]
-    if function == "predict":
-        return [("N=10", (_params(), r(1).normal(size=(10, 6)))),
-                ("N=3", (_params(seed=1), r(2).normal(size=(3, 6))))]
-    if function == "train":
-        X, y = _dataset(23)
-        Xv, yv = _dataset(7, seed=1)
-        return [("N=23 batch 5 seed 0", (_params(), X, y, Xv, yv, 0.5, 3, 5, 0)),
-                ("N=23 batch 5 seed 1", (_params(), X, y, Xv, yv, 0.5, 3, 5, 1))]
-    raise KeyError(function)
+    return all_probes()[function]()
 
 
 def canonical(value):
@@ -292,6 +194,12 @@ def test_every_entry_builds_and_compiles_as_declared(entry):
     assert compiled == entry.compiles, entry.name
 
 
+def test_every_graded_function_has_probes_and_a_suite():
+    assert set(all_probes()) == set(FUNCTIONS)
+    decorated = {runner.test_attribute(t, "__graded_key__") for t in runner.iter_tests(load_suites())}
+    assert decorated == set(load_config()["tests"])
+
+
 def test_stub_is_the_api_raising_not_implemented():
     stub = load(stub_source(), "stub_under_test")
     for function in FUNCTIONS:
@@ -353,10 +261,10 @@ def _init_properties(module, reference):
 
 
 def _train_properties(module, reference):
-    X, y = _dataset(120)
-    Xv, yv = _dataset(40, seed=1)
+    X, y = fixed_dataset(120)
+    Xv, yv = fixed_dataset(40, seed=1)
     for seed in (0, 1):
-        args = (_params(), X, y, Xv, yv, 0.5, 10, 8, seed)
+        args = (fixed_params(), X, y, Xv, yv, 0.5, 10, 8, seed)
         params, history = module.train(*copy.deepcopy(args))
         ref_params, ref_history = reference.train(*copy.deepcopy(args))
         assert sorted(params) == sorted(ref_params)

@@ -5,7 +5,7 @@ looks, inside a graded function AND inside every function of the file that
 it uses (helpers, nested functions, lambdas, other graded functions), for the
 constructs that loop in Python over examples, units or elements.
 
-Policies (DESIGN.md, issue 4):
+Policies (config.json functions.*.vectorization):
 - "layer" functions (one_hot, linear_*, sigmoid_*, softmax, cross_entropy,
   softmax_cross_entropy_backward, predict): no loop of any kind: for / while,
   comprehensions and generator expressions, map / filter, functools.reduce,
@@ -23,12 +23,12 @@ N = 8 to 64; loops grow 19 -> 131). `step_growth_problem` compares counts.
 """
 import ast
 
-LAYER_FUNCTIONS = ("one_hot", "linear_forward", "linear_backward", "sigmoid_forward",
-                   "sigmoid_backward", "softmax", "cross_entropy",
-                   "softmax_cross_entropy_backward", "predict")
-NETWORK_FUNCTIONS = ("init_params", "forward", "backward", "sgd_step")
-POLICY = dict([(f, "layer") for f in LAYER_FUNCTIONS]
-              + [(f, "network") for f in NETWORK_FUNCTIONS] + [("train", "none")])
+from autograder.config import policies
+
+# Each graded function's policy, from config.json's registry.
+POLICY = policies()
+LAYER_FUNCTIONS = tuple(f for f, policy in POLICY.items() if policy == "layer")
+NETWORK_FUNCTIONS = tuple(f for f, policy in POLICY.items() if policy == "network")
 
 ELEMENTWISE = {
     "vectorize": "np.vectorize (a Python loop over the elements in disguise)",

@@ -1,6 +1,6 @@
 """Calibrate the end-to-end accuracy tiers (and the lr-10 check) on the reference.
 
-    python -m autograder.commands.calibrate [--seeds 10] [--write]
+    python -m autograder calibrate [--seeds 20] [--write]
 
 Runs the REFERENCE `train` exactly as the suite runs the student's (same
 split, sizes and hyper-parameters from config.json thresholds.train_accuracy),
@@ -12,7 +12,6 @@ shuffle) still earns it. Prints the distribution; --write stores it and the
 tiers in config.json (only thresholds.train_accuracy is touched).
 """
 import argparse
-import json
 import math
 import sys
 import time
@@ -21,9 +20,8 @@ import numpy as np
 
 from autograder import CONFIG_PATH
 from autograder.checks import data
-from autograder.config import load_config
 from autograder.checks.reference import reference
-
+from autograder.config import dump_config, load_config
 
 
 def run_reference(settings, seed):
@@ -58,7 +56,7 @@ def tiers_from(worst, margin):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m autograder calibrate", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seeds", type=int, default=10)
     parser.add_argument("--write", action="store_true")
@@ -95,12 +93,10 @@ def main(argv=None):
             "reference_cpu_s": round(float(np.median(cpus)), 2),
             "lr10_worst_loss_ratio": round(max(ratios), 3),
         }
-        with open(CONFIG_PATH, encoding="utf-8") as handle:
-            fresh = json.load(handle)   # only this section changes
+        fresh = load_config(derived=False)   # only this section changes
         fresh["thresholds"]["train_accuracy"] = settings
         with open(CONFIG_PATH, "w", encoding="utf-8") as handle:
-            json.dump(fresh, handle, indent=2)
-            handle.write("\n")
+            handle.write(dump_config(fresh))
         print(f"written to {CONFIG_PATH}")
     return 0
 

@@ -19,7 +19,7 @@ import tempfile
 import unittest
 
 from autograder.grading import expected
-from autograder.config import load_config
+from autograder.config import dump_config, load_config, without_tests
 from autograder.grading.grade import grade_submission
 from autograder.grading.results import function_of
 
@@ -150,7 +150,7 @@ def main(argv=None):
 from autograder import PACKAGE_DIR  # noqa: E402
 # What the handout's grader/autograder/ holds: these files, and the .py files
 # of these packages but the staff-only ones (exact.py: solution-like code).
-GRADER_MODULES = ("__init__.py", "commands/__init__.py", "commands/selfcheck.py")
+GRADER_MODULES = ("__init__.py", "config.py", "commands/__init__.py", "commands/selfcheck.py")
 GRADER_PACKAGES = ("sandbox", "grading", "checks", "suites")
 STAFF_ONLY = ("harness.py", "exact.py")
 ENTRY_SCRIPT = '''"""Run the visible tests on your neural_net.py, the way Gradescope does.
@@ -224,8 +224,6 @@ def run_visible(path, scratch, stream=None):
 
 def handout_files(reference_file):
     """arcname -> bytes of everything the self-check needs, hidden tests left out."""
-    import json
-
     config = load_config()
     keys = hidden_keys(config)
     files = {"selfcheck.py": ENTRY_SCRIPT.encode()}
@@ -242,8 +240,8 @@ def handout_files(reference_file):
             if package == "suites" and name.startswith("test_"):
                 source = strip_hidden_tests(source, keys)
             files[f"grader/autograder/{package}/{name}"] = source.encode()
-    visible = dict(config, tests={k: v for k, v in config["tests"].items() if k not in keys})
-    files["grader/autograder/config.json"] = json.dumps(visible, indent=2).encode()
+    visible = without_tests(load_config(derived=False), keys)
+    files["grader/autograder/config.json"] = dump_config(visible).encode()
     with tempfile.TemporaryDirectory() as scratch:
         store = os.path.join(scratch, "expected.npz")
         record_expected(store, reference_file)

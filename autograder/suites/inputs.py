@@ -41,3 +41,40 @@ def network_params(rng, m, h, k, scale=0.7):
 
 def copy_args(args):
     return [copy.deepcopy(a) for a in args]
+
+
+# ---------------------------------------------------------------------------
+# Fixed inputs of the probes (see probes() in each suite module)
+# ---------------------------------------------------------------------------
+
+def fixed_rng(seed):
+    """A generator with a plain integer seed."""
+    return np.random.default_rng(seed)
+
+
+def fixed_params(M=6, H=5, K=3, seed=0):
+    rng = fixed_rng(100 + seed)
+    return {"W1": rng.normal(0, 0.5, (H, M)), "b1": rng.normal(0, 0.1, H),
+            "W2": rng.normal(0, 0.5, (K, H)), "b2": rng.normal(0, 0.1, K)}
+
+
+def fixed_probabilities(N, K, seed, zeros=False):
+    Z = fixed_rng(seed).normal(0, 2, (N, K))
+    P = np.exp(Z) / np.exp(Z).sum(axis=1, keepdims=True)
+    if zeros:
+        P[0] = 0.0
+        P[0, 0] = 1.0
+        P[1, :] = 1.0 / K
+    return P
+
+
+def fixed_labels(N, K, seed):
+    return fixed_rng(seed).integers(0, K, N)
+
+
+def fixed_dataset(N, M=6, K=3, seed=0):
+    rng = fixed_rng(200 + seed)
+    centers = rng.normal(0, 2.0, (K, M))
+    y = rng.integers(0, K, N)
+    X = centers[y] + rng.normal(0, 1.0, (N, M))
+    return X, y

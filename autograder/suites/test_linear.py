@@ -4,7 +4,7 @@ from autograder.sandbox.student import SubmissionError
 from autograder.suites.case import SuiteCase
 from autograder.suites.gradient_case import GradientCase, Part
 from autograder.suites.graded import graded, ref, student
-from autograder.suites.inputs import rng_for
+from autograder.suites.inputs import fixed_rng, rng_for
 
 FWD, BWD = "linear_forward", "linear_backward"
 FORWARD_HINTS = {"broadcast": "b is added along the wrong axis: in Z = X W^T + b, b of shape "
@@ -187,3 +187,29 @@ class TestLinearBackward(GradientCase):
         self.assert_vectorized(BWD, make, [("N=8", (8, 3, 2)), ("N=64", (64, 3, 2)),
                                            ("M=24", (8, 24, 2)), ("K=16", (8, 3, 16))],
                                big=(50_000, 32, 16))
+
+
+# ---------------------------------------------------------------------------
+# Probes: fixed inputs with the awkward cases bugs hide in, for every function
+# of this suite; tests/test_catalog.py runs each catalogue variant on them.
+# ---------------------------------------------------------------------------
+
+def _probes_linear_forward():
+    out = []
+    for N, M, K in ((10, 4, 3), (5, 5, 5), (64, 7, 2), (1, 3, 4)):
+        X, W, b = (fixed_rng(N).normal(size=(N, M)), fixed_rng(M).normal(size=(K, M)),
+                   fixed_rng(K).normal(size=K))
+        out.append((f"N={N},M={M},K={K}", (X, W, b)))
+    return out
+
+
+def _probes_linear_backward():
+    out = []
+    for N, M, K in ((10, 4, 3), (5, 5, 5), (64, 7, 2), (3, 3, 3)):
+        dZ, X = fixed_rng(N + 1).normal(size=(N, K)), fixed_rng(N).normal(size=(N, M))
+        W, b = fixed_rng(M).normal(size=(K, M)), fixed_rng(K).normal(size=K)
+        out.append((f"N={N},M={M},K={K}", (dZ, X, W, b)))
+    return out
+
+
+PROBES = {"linear_forward": _probes_linear_forward, "linear_backward": _probes_linear_backward}

@@ -6,7 +6,8 @@ from autograder.sandbox.student import SubmissionError
 from autograder.suites.case import SuiteCase, matches
 from autograder.suites.gradient_case import GradientCase, Part
 from autograder.suites.graded import EXACT, THRESHOLDS, graded, ref, student
-from autograder.suites.inputs import labels, network_params, one_hot, rng_for
+from autograder.suites.inputs import (fixed_labels, fixed_params, fixed_rng, labels,
+                                      network_params, one_hot, rng_for)
 
 KEYS = ("W1", "b1", "W2", "b2")
 CACHE_KEYS = ("X", "Z1", "A1", "Z2", "P")
@@ -546,3 +547,48 @@ class TestPredict(SuiteCase):
         self.assert_vectorized(self.FN, make, [("N=8", (8, 3, 2, 2)), ("N=64", (64, 3, 2, 2)),
                                                ("H=16", (8, 3, 16, 2)), ("K=16", (8, 3, 2, 16))],
                                big=(20_000, 64, 32, 10))
+
+
+# ---------------------------------------------------------------------------
+# Probes: fixed inputs with the awkward cases bugs hide in, for every function
+# of this suite; tests/test_catalog.py runs each catalogue variant on them.
+# ---------------------------------------------------------------------------
+
+def _probes_init_params():
+    return [("784-64-10 seed 0", (784, 64, 10, 0)), ("6-5-3 seed 1", (6, 5, 3, 1)),
+            ("6-5-3 seed 7", (6, 5, 3, 7))]
+
+
+def _probes_forward():
+    return [("N=10", (fixed_params(), fixed_rng(1).normal(size=(10, 6)))),
+            ("N=3", (fixed_params(seed=1), fixed_rng(2).normal(size=(3, 6))))]
+
+
+def _probes_backward():
+    out = []
+    for N, seed in ((10, 0), (3, 1), (64, 2)):
+        params = fixed_params(seed=seed)
+        X = fixed_rng(seed + 5).normal(size=(N, 6))
+        _, cache = ref().forward(params, X)
+        out.append((f"N={N}", (params, cache, np.eye(3)[fixed_labels(N, 3, seed)])))
+    return out
+
+
+def _probes_sgd_step():
+    params = fixed_params()
+    grads = {k: fixed_rng(3).normal(size=v.shape) for k, v in params.items()}
+    return [("lr=0.37", (params, grads, 0.37)), ("lr=1", (params, grads, 1.0))]
+
+
+def _probes_predict():
+    return [("N=10", (fixed_params(), fixed_rng(1).normal(size=(10, 6)))),
+            ("N=3", (fixed_params(seed=1), fixed_rng(2).normal(size=(3, 6))))]
+
+
+PROBES = {
+    "init_params": _probes_init_params,
+    "forward": _probes_forward,
+    "backward": _probes_backward,
+    "sgd_step": _probes_sgd_step,
+    "predict": _probes_predict,
+}

@@ -4,7 +4,7 @@ import numpy as np
 from autograder.checks import diagnose
 from autograder.suites.case import SuiteCase
 from autograder.suites.graded import graded, ref, student
-from autograder.suites.inputs import labels, rng_for
+from autograder.suites.inputs import fixed_labels, labels, rng_for
 
 FN = "one_hot"
 
@@ -55,3 +55,16 @@ class TestOneHot(SuiteCase):
         self.assert_vectorized(FN, make, [("N=8, C=3", (8, 3)), ("N=64, C=3", (64, 3)),
                                           ("N=8, C=24", (8, 24))],
                                big=(100_000, 10))
+
+
+# ---------------------------------------------------------------------------
+# Probes: fixed inputs with the awkward cases bugs hide in, for every function
+# of this suite; tests/test_catalog.py runs each catalogue variant on them.
+# ---------------------------------------------------------------------------
+
+def _probes_one_hot():
+    return [("N=10,C=4", (fixed_labels(10, 4, 1), 4)), ("N=C=3", (np.array([2, 0, 1]), 3)),
+            ("C=7", (fixed_labels(64, 7, 2), 7))]
+
+
+PROBES = {"one_hot": _probes_one_hot}

@@ -8,7 +8,7 @@ from autograder.sandbox.student import SubmissionError
 from autograder.suites.case import SuiteCase
 from autograder.suites.gradient_case import GradientCase, Part
 from autograder.suites.graded import EXACT, graded, ref, student
-from autograder.suites.inputs import rng_for
+from autograder.suites.inputs import fixed_rng, rng_for
 
 FWD, BWD = "sigmoid_forward", "sigmoid_backward"
 
@@ -162,3 +162,25 @@ class TestSigmoidBackward(GradientCase):
 
         self.assert_vectorized(BWD, make, [("8x3", (8, 3)), ("64x3", (64, 3)),
                                            ("8x24", (8, 24))], big=(100_000, 10))
+
+
+# ---------------------------------------------------------------------------
+# Probes: fixed inputs with the awkward cases bugs hide in, for every function
+# of this suite; tests/test_catalog.py runs each catalogue variant on them.
+# ---------------------------------------------------------------------------
+
+def _probes_sigmoid_forward():
+    return [("normal", (fixed_rng(1).normal(0, 3, (10, 4)),)),
+            ("huge", (np.array([[-1000.0, -50.0, 0.0, 50.0, 1000.0]]),)),
+            ("1-d", (fixed_rng(2).normal(size=7),))]
+
+
+def _probes_sigmoid_backward():
+    out = []
+    for N, H in ((10, 4), (4, 4), (64, 5)):
+        A = 1 / (1 + np.exp(-fixed_rng(N).normal(size=(N, H))))
+        out.append((f"N={N},H={H}", (fixed_rng(N + 7).normal(size=(N, H)), A)))
+    return out
+
+
+PROBES = {"sigmoid_forward": _probes_sigmoid_forward, "sigmoid_backward": _probes_sigmoid_backward}

@@ -8,7 +8,8 @@ from autograder.sandbox.student import SubmissionError
 from autograder.suites.case import SuiteCase
 from autograder.suites.gradient_case import GradientCase, Part
 from autograder.suites.graded import EXACT, graded, ref, student
-from autograder.suites.inputs import labels, one_hot, probabilities, rng_for
+from autograder.suites.inputs import (fixed_labels, fixed_probabilities, fixed_rng, labels,
+                                      one_hot, probabilities, rng_for)
 
 SM, CE, SCE = "softmax", "cross_entropy", "softmax_cross_entropy_backward"
 SOFTMAX_HINTS = {"broadcast": "the row sums (or maxima) have shape (N,) and broadcast against "
@@ -296,3 +297,41 @@ class TestSoftmaxCrossEntropyBackward(GradientCase):
 
         self.assert_vectorized(SCE, make, [("N=8, K=3", (8, 3)), ("N=64, K=3", (64, 3)),
                                            ("N=8, K=24", (8, 24))], big=(100_000, 10))
+
+
+# ---------------------------------------------------------------------------
+# Probes: fixed inputs with the awkward cases bugs hide in, for every function
+# of this suite; tests/test_catalog.py runs each catalogue variant on them.
+# ---------------------------------------------------------------------------
+
+def _probes_softmax():
+    return [("N=10,K=4", (fixed_rng(1).normal(0, 3, (10, 4)),)),
+            ("N=K=4", (fixed_rng(2).normal(0, 3, (4, 4)),)),
+            ("huge logits", (fixed_rng(3).normal(0, 1, (6, 3)) * 1000.0,)),
+            ("N=64,K=10", (fixed_rng(4).normal(0, 3, (64, 10)),))]
+
+
+def _probes_cross_entropy():
+    out = []
+    for N, K in ((10, 4), (64, 10), (5, 5)):
+        P, Y = fixed_probabilities(N, K, N), np.eye(K)[fixed_labels(N, K, N + 1)]
+        out.append((f"N={N},K={K}", (P, Y)))
+    P = fixed_probabilities(6, 3, 9, zeros=True)
+    Y = np.eye(3)[np.array([1, 0, 2, 1, 0, 2])]
+    out.append(("zeros in P", (P, Y)))
+    return out
+
+
+def _probes_softmax_cross_entropy_backward():
+    out = []
+    for N, K in ((10, 4), (64, 10), (5, 5), (7, 3)):
+        P, Y = fixed_probabilities(N, K, N), np.eye(K)[fixed_labels(N, K, N + 1)]
+        out.append((f"N={N},K={K}", (P, Y)))
+    return out
+
+
+PROBES = {
+    "softmax": _probes_softmax,
+    "cross_entropy": _probes_cross_entropy,
+    "softmax_cross_entropy_backward": _probes_softmax_cross_entropy_backward,
+}

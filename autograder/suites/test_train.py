@@ -20,7 +20,7 @@ import numpy as np
 from autograder.checks import compare, data, diagnose
 from autograder.suites.case import SuiteCase, matches
 from autograder.suites.graded import CONFIG, THRESHOLDS, graded, ref, student
-from autograder.suites.inputs import rng_for
+from autograder.suites.inputs import fixed_dataset, fixed_params, rng_for
 
 FN = "train"
 KEYS = ("W1", "b1", "W2", "b2")
@@ -393,3 +393,18 @@ class TestTrain(SuiteCase):
                                f"{after:.4g}; it should go down (below "
                                f"{settings['max_loss_ratio']:g} x {before:.4g})",
                            call=call, details=[USES])
+
+
+# ---------------------------------------------------------------------------
+# Probes: fixed inputs with the awkward cases bugs hide in, for every function
+# of this suite; tests/test_catalog.py runs each catalogue variant on them.
+# ---------------------------------------------------------------------------
+
+def _probes_train():
+    X, y = fixed_dataset(23)
+    Xv, yv = fixed_dataset(7, seed=1)
+    return [("N=23 batch 5 seed 0", (fixed_params(), X, y, Xv, yv, 0.5, 3, 5, 0)),
+            ("N=23 batch 5 seed 1", (fixed_params(), X, y, Xv, yv, 0.5, 3, 5, 1))]
+
+
+PROBES = {"train": _probes_train}

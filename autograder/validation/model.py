@@ -23,6 +23,8 @@ import textwrap
 from dataclasses import dataclass
 from typing import Optional, Tuple
 
+from autograder import config as registry
+
 PACKAGE_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 REFERENCE_PATH = os.path.join(PACKAGE_ROOT, "reference", "neural_net.py")
 TEMPLATE_PATH = os.path.join(PACKAGE_ROOT, "student_template", "neural_net.py")
@@ -30,22 +32,13 @@ HOSTILE_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "hostile"
 
 KINDS = ("correct", "planted", "hostile")
 
-# The graded functions, in the order of the handout.
-FUNCTIONS = (
-    "one_hot", "linear_forward", "linear_backward", "sigmoid_forward", "sigmoid_backward",
-    "softmax", "cross_entropy", "softmax_cross_entropy_backward", "init_params", "forward",
-    "backward", "sgd_step", "predict", "train",
-)
-
-# Who calls whom in the reference (tests/test_catalog.py checks this against
-# its AST). A student's forward calls the student's own softmax, so a broken
-# softmax may legitimately cost forward's, predict's and train's tests too.
-CALLS = {
-    "forward": ("linear_forward", "sigmoid_forward", "softmax"),
-    "backward": ("softmax_cross_entropy_backward", "linear_backward", "sigmoid_backward"),
-    "predict": ("forward",),
-    "train": ("one_hot", "forward", "backward", "sgd_step", "cross_entropy"),
-}
+# The graded functions in the order of the handout, and who calls whom in the
+# reference, from config.json's registry (tests/test_catalog.py checks the
+# calls against the reference's code). A student's forward calls the
+# student's own softmax, so a broken softmax may legitimately cost forward's,
+# predict's and train's tests too.
+FUNCTIONS = registry.functions()
+CALLS = registry.calls()
 
 
 def dependants(*functions):
