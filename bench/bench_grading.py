@@ -1,4 +1,4 @@
-"""The figures the grader is judged by (issue 3 targets in brackets).
+"""The figures the grader is judged by (targets in brackets).
 
     python bench/bench_grading.py                 # everything
     python bench/bench_grading.py --skip-batch --skip-training

@@ -22,7 +22,6 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 REFERENCE = os.path.join(ROOT, "reference", "neural_net.py")
 TEMPLATE = os.path.join(ROOT, "student_template", "neural_net.py")
-SUITES_INIT = os.path.join(ROOT, "autograder", "suites", "__init__.py")
 
 # The shape of Gradescope's export metadata (Ruby symbols as keys), with the
 # extra keys real exports carry, which the reader must step over.
@@ -53,13 +52,6 @@ METADATA = textwrap.dedent("""\
 """)
 
 
-def suites_available():
-    if not os.path.isfile(SUITES_INIT):
-        return False
-    with open(SUITES_INIT, encoding="utf-8") as handle:
-        return "def load_suites" in handle.read()
-
-
 def read_csv(path):
     with open(path, newline="", encoding="utf-8") as handle:
         return list(csv.DictReader(handle))
@@ -77,9 +69,6 @@ def make_folder(base, name, files):
 # The full run
 # ---------------------------------------------------------------------------
 
-@pytest.mark.skipif(not suites_available(),
-                    reason="autograder/suites has no load_suites yet (helper B's suites are "
-                           "in progress): nothing to grade with")
 def test_batch_grades_good_blank_and_broken_submissions_into_one_row_each(tmp_path, capsys):
     subs = tmp_path / "subs"
     make_folder(subs, "alice", {"neural_net.py": open(REFERENCE).read()})
@@ -199,9 +188,8 @@ def test_export_zip_is_graded_with_names_and_errors(tmp_path):
     for row in table.values():
         assert float(row["total"]) == 0
         assert row["error"], row
-    if suites_available():
-        assert "SyntaxError" in table["submission_1001"]["error"]
-        assert "SyntaxError" in table["submission_1003"]["error"]  # found one level down
+    assert "SyntaxError" in table["submission_1001"]["error"]
+    assert "SyntaxError" in table["submission_1003"]["error"]  # found one level down
 
 
 # ---------------------------------------------------------------------------

@@ -32,7 +32,7 @@ def test_numeric_gradient_of_scalar_and_subset():
 
 
 def test_dropped_upstream_gradient_shows_with_random_upstream():
-    # NOTES: an all-ones upstream gradient hides a dropped dA; a random one does not
+    # an all-ones upstream gradient hides a dropped dA; a random one does not
     ref = reference()
     r = np.random.default_rng(2)
     Z = r.normal(size=(5, 3))

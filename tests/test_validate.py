@@ -15,7 +15,7 @@ from autograder.grading.results import function_of
 from autograder.validation import validate
 from autograder.validation import Expected, by_name, only, zero
 
-# Distinct mechanisms, and every case issue 3 names: a hang costs only its
+# Distinct mechanisms, and every case the sandbox must survive: a hang costs only its
 # function, a syntax error, forged results then os._exit, monkeypatched
 # numpy/unittest/json, a lying ndarray subclass, an object-dtype return, a
 # malicious array header, reading the grader's source, signalling the grader.

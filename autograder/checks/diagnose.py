@@ -6,7 +6,7 @@
 2. a transposed result;
 3. the scale fit s = <got, true> / <true, true> when got is (almost exactly)
    s * true: s ~ N means the 1/N of the mean is missing, s ~ 1/N that it is
-   applied twice, s ~ -1 a flipped sign (shared/NOTES.md);
+   applied twice, s ~ -1 a flipped sign (docs/GRADING.md);
 4. an all-zero result.
 It returns a sentence for the student, or None when nothing is recognised.
 """

@@ -7,7 +7,7 @@
 The function f may be the student's (through the proxy): it is called with
 fresh float64 copies and its result is converted to float64 before the sum.
 Measured: correct layers give relative errors 1e-11 .. 5e-10, every injected
-bug >= 0.28 (shared/NOTES.md).
+bug >= 0.28 (docs/GRADING.md).
 """
 import numpy as np
 
