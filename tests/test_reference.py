@@ -426,7 +426,7 @@ def test_train_is_reproducible_with_its_seed():
 
 def test_train_on_mnist_5k_reaches_90_percent_validation_accuracy():
     try:
-        X_train, y_train, X_val, y_val = util.load_mnist_5k(n_train=4000, n_val=1000, seed=0)
+        X_train, y_train, X_val, y_val = util.load_dataset("mnist-5k", n_train=4000, n_val=1000, seed=0)
     except FileNotFoundError as missing:
         pytest.skip(f"offline MNIST digits not installed ({missing})")
     params = nn.init_params(784, 64, 10, seed=0)

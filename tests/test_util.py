@@ -175,25 +175,17 @@ def test_read_idx_part_refuses_images_that_are_not_28_by_28(tmp_path):
         util.read_idx_part(str(tmp_path), "train")
 
 
-def test_load_split_of_an_idx_set_takes_test_from_the_t10k_files(tmp_path):
+def test_load_dataset_of_an_idx_set_is_a_seeded_split_of_the_train_files(tmp_path):
     arrays = write_idx_set(tmp_path, n_train=50, n_test=20)
-    split = util.load_split("mnist", data_dir=str(tmp_path), n_train=30, n_val=15, n_test=10,
-                            seed=3)
-    train_images, train_labels = arrays["train"]
-    test_images, test_labels = arrays["t10k"]
-    assert not set(split["train_index"]) & set(split["val_index"])
-    for part, (images, labels) in (("train", arrays["train"]), ("val", arrays["train"]),
-                                   ("test", arrays["t10k"])):
-        index = split[part + "_index"]
-        np.testing.assert_array_equal(split["X_" + part],
-                                      images[index].reshape(-1, 784) / 255.0)
-        np.testing.assert_array_equal(split["y_" + part], labels[index])
-        assert split["X_" + part].dtype == np.float64 and split["y_" + part].dtype == np.int64
-    assert split["X_test"].shape == (10, 784)
     X_train, y_train, X_val, y_val = util.load_dataset("mnist", data_dir=str(tmp_path),
                                                        n_train=30, n_val=15, seed=3)
-    np.testing.assert_array_equal(X_train, split["X_train"])
-    np.testing.assert_array_equal(y_val, split["y_val"])
+    images, labels = arrays["train"]
+    order = np.random.default_rng(3).permutation(50)
+    np.testing.assert_array_equal(X_train, images[order[:30]].reshape(-1, 784) / 255.0)
+    np.testing.assert_array_equal(y_val, labels[order[30:45]])
+    assert X_train.dtype == np.float64 and y_train.dtype == np.int64
+    again = util.load_dataset("mnist", data_dir=str(tmp_path), n_train=30, n_val=15, seed=3)
+    np.testing.assert_array_equal(again[0], X_train)
 
 
 def test_missing_idx_data_gives_a_clear_error(tmp_path):
@@ -209,8 +201,6 @@ def test_asking_for_more_examples_than_exist_is_refused(tmp_path):
     write_idx_set(tmp_path, n_train=20, n_test=5)
     with pytest.raises(ValueError, match="has 20 examples"):
         util.load_dataset("mnist", data_dir=str(tmp_path), n_train=15, n_val=6)
-    with pytest.raises(ValueError, match="t10k"):
-        util.load_split("mnist", data_dir=str(tmp_path), n_train=5, n_val=5, n_test=6)
 
 
 # ---------------------------------------------------------------------------
@@ -387,35 +377,17 @@ def test_load_mnist_5k_is_a_shuffled_reproducible_split():
     mnist_5k_or_skip()
     _, file_labels = util.read_mnist_5k()
     assert np.all(np.diff(file_labels) >= 0), "the file is sorted by class"
-    X_train, y_train, X_val, y_val = util.load_mnist_5k(n_train=4000, n_val=1000, seed=0)
+    X_train, y_train, X_val, y_val = util.load_dataset("mnist-5k", n_train=4000, n_val=1000, seed=0)
     assert X_train.shape == (4000, 784) and X_val.shape == (1000, 784)
     assert X_train.dtype == np.float64 and y_train.dtype == np.int64
     assert 0.0 <= X_train.min() and X_train.max() <= 1.0 and X_train.max() == 1.0
     # Shuffled: every class in both parts, in proportions near 10%.
     assert np.bincount(y_train, minlength=10).min() > 350
     assert np.bincount(y_val, minlength=10).min() > 60
-    again = util.load_mnist_5k(n_train=4000, n_val=1000, seed=0)
-    other = util.load_mnist_5k(n_train=4000, n_val=1000, seed=1)
+    again = util.load_dataset("mnist-5k", n_train=4000, n_val=1000, seed=0)
+    other = util.load_dataset("mnist-5k", n_train=4000, n_val=1000, seed=1)
     np.testing.assert_array_equal(again[0], X_train)
     assert not np.array_equal(other[1], y_train)
-
-
-def test_mnist_5k_split_keeps_the_test_part_apart():
-    mnist_5k_or_skip()
-    split = util.load_mnist_5k_split(seed=0)
-    train, val, test = (set(split[part + "_index"]) for part in ("train", "val", "test"))
-    assert (len(train), len(val), len(test)) == (3000, 1000, 1000)
-    assert not train & test and not val & test and not train & val
-    # The test part does not depend on how the rest is divided.
-    bigger = util.load_mnist_5k_split(seed=0, n_train=3500, n_val=500)
-    np.testing.assert_array_equal(bigger["test_index"], split["test_index"])
-    np.testing.assert_array_equal(bigger["X_test"], split["X_test"])
-    # Train and validation are what load_dataset gives for the same sizes.
-    X_train, y_train, X_val, _ = util.load_dataset("mnist-5k", n_train=3000, n_val=1000)
-    np.testing.assert_array_equal(X_train, split["X_train"])
-    np.testing.assert_array_equal(X_val, split["X_val"])
-    with pytest.raises(ValueError, match="has 5000 examples"):
-        util.load_mnist_5k_split(seed=0, n_train=4000, n_val=1000, n_test=1)
 
 
 # ---------------------------------------------------------------------------
@@ -425,20 +397,13 @@ def test_mnist_5k_split_keeps_the_test_part_apart():
 @pytest.mark.skipif(not FASHION_DIR.is_dir(),
                     reason="Debian package dataset-fashion-mnist not installed "
                            f"({FASHION_DIR} missing)")
-def test_fashion_mnist_full_configuration_split_from_the_debian_package():
-    split = util.load_split("fashion-mnist", n_train=30000, n_val=5000, n_test=10000, seed=0)
-    assert split["X_train"].shape == (30000, 784) and split["X_val"].shape == (5000, 784)
-    assert split["X_test"].shape == (10000, 784)
-    for part in ("train", "val", "test"):
-        X, y = split["X_" + part], split["y_" + part]
+def test_fashion_mnist_full_configuration_from_the_debian_package():
+    X_train, y_train, X_val, y_val = util.load_dataset("fashion-mnist")
+    assert X_train.shape == (30000, 784) and X_val.shape == (5000, 784)
+    for X, y in ((X_train, y_train), (X_val, y_val)):
         assert X.dtype == np.float64 and y.dtype == np.int64
         assert 0.0 <= X.min() and X.max() <= 1.0
         assert np.bincount(y, minlength=10).min() > 0.08 * len(y)
-    assert not set(split["train_index"]) & set(split["val_index"])
-    # load_dataset's default for fashion-mnist is this 30,000 / 5,000 split.
-    X_train, y_train, X_val, y_val = util.load_dataset("fashion-mnist")
-    np.testing.assert_array_equal(y_train, split["y_train"])
-    np.testing.assert_array_equal(X_val, split["X_val"])
 
 
 # ---------------------------------------------------------------------------
@@ -464,6 +429,13 @@ def test_confusion_matrix_rows_are_true_columns_predicted():
 def assert_png(path):
     data = pathlib.Path(path).read_bytes()
     assert data[:8] == PNG_SIGNATURE and len(data) > 1000, path
+
+
+def test_plot_histories_compares_runs_in_one_png(tmp_path):
+    history = {"train_loss": [2.0, 1.0], "val_loss": [2.1, 1.2],
+               "train_acc": [0.3, 0.6], "val_acc": [0.3, 0.5]}
+    assert_png(util.plot_histories({"lr 1": history, "lr 0.1": history},
+                                   str(tmp_path / "curves.png"), "t"))
 
 
 def test_plot_training_history_writes_a_png(tmp_path):
