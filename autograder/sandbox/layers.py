@@ -280,7 +280,13 @@ class Layers:
         """{layer: short state} for the staff-only record of the run."""
         probe_ = self.probe
         landlock = self.reported.get("landlock")
-        seccomp = self.reported.get("seccomp")
+        not_applied = "no (not applied by the worker)"
+        landlock_state = f"yes (ABI {landlock})" if landlock else not_applied
+        if not probe_.landlock_abi:
+            landlock_state = "no (not offered by this kernel)"
+        seccomp_state = "yes" if self.reported.get("seccomp") else not_applied
+        if not probe_.seccomp:
+            seccomp_state = "no (pyseccomp missing)"
         cgroup = "no (no writable cgroup v2 here)"
         if probe_.cgroup is not None:
             controllers = ", ".join(probe_.cgroup.controllers) or "none delegated: kill only"
@@ -288,17 +294,12 @@ class Layers:
         return {
             "worker user": f"yes ({self.user.pw_name})" if self.user else "no (not root)",
             "rlimits before exec": "yes (prlimit)" if probe_.prlimit else "no (set by the worker)",
-            "landlock": (f"yes (ABI {landlock})" if landlock else
-                         "not reported" if landlock is None else "no (kernel lacks it)"),
-            "seccomp allowlist": ("yes" if seccomp else
-                                  "not reported" if seccomp is None else "no"),
+            "landlock": landlock_state,
+            "seccomp allowlist": seccomp_state,
             "namespaces (bwrap)": "yes" if probe_.bwrap else "no (bwrap missing or refused here)",
             "cgroup v2": cgroup,
         }
 
-    def summary(self):
-        """One line for the printed summary."""
-        return "; ".join(f"{name}: {state}" for name, state in self.describe().items())
 
 
 def make_scratch(workdir, user):
