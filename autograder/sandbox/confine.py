@@ -255,7 +255,7 @@ def apply_seccomp():
     cannot read, and glibc then falls back to clone, whose flags it can.
     """
     try:
-        import pyseccomp as seccomp
+        seccomp = import_pyseccomp()
     except Exception:  # the library or libseccomp itself missing
         return False
     rules = seccomp.SyscallFilter(defaction=seccomp.ERRNO(errno.EPERM))
@@ -270,6 +270,29 @@ def apply_seccomp():
     _rule(seccomp, rules, seccomp.ERRNO(errno.ENOSYS), "clone3")
     rules.load()
     return True
+
+
+def import_pyseccomp():
+    """pyseccomp, without the two `ldconfig -p` runs its import costs.
+
+    It looks its libraries up with ctypes.util.find_library, which starts
+    ldconfig (tens of milliseconds per worker). The dynamic loader finds
+    them by their sonames directly; a name it lacks still fails the import.
+    """
+    import ctypes.util
+
+    original = ctypes.util.find_library
+    sonames = {"c": "libc.so.6", "seccomp": "libseccomp.so.2"}
+    ctypes.util.find_library = lambda name: sonames.get(name) or original(name)
+    try:
+        import pyseccomp
+    except OSError:  # another C library than glibc's: look them up the slow way
+        sys.modules.pop("pyseccomp", None)
+        ctypes.util.find_library = original
+        import pyseccomp
+    finally:
+        ctypes.util.find_library = original
+    return pyseccomp
 
 
 def _allow(seccomp, rules, name, *args):

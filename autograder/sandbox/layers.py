@@ -35,7 +35,7 @@ _probed = {}
 
 
 class Probe:
-    """What this machine offers, found once per process and worker user."""
+    """What this machine offers, found once per process."""
 
     def __init__(self, prlimit=None, bwrap=None, cgroup=None, landlock_abi=0, seccomp=False):
         self.prlimit = prlimit          # path of util-linux prlimit, or None
@@ -46,8 +46,13 @@ class Probe:
 
 
 def probe(user=None):
-    """The Probe for workers running as `user` (a passwd entry or None); cached."""
-    key = user.pw_uid if user is not None else None
+    """The Probe for workers running as `user` (a passwd entry or None).
+
+    Cached for the process: every worker user is alike, so the answer found
+    with the first one holds for the others (a grading run has two: the
+    student's and the reference's).
+    """
+    key = user is not None
     with _probe_lock:
         if key not in _probed:
             _probed[key] = Probe(prlimit=probe_prlimit(), bwrap=probe_bwrap(user),
@@ -133,8 +138,13 @@ class CgroupParent:
         self._count = 0
 
     @classmethod
-    def probe(cls):
-        """Our own cgroup v2 if we may create children there, else None."""
+    def probe(cls, kill_only=False):
+        """Our own cgroup v2 if we may create children there, else None.
+
+        Without any of memory, pids or cpu delegated, a cgroup would only add
+        cgroup.kill to the kill of every process of the worker user, at some
+        30 ms per worker: it is used then only if `kill_only` asks for it.
+        """
         base = own_cgroup_v2_dir()
         if base is None:
             return None
@@ -151,6 +161,9 @@ class CgroupParent:
             return None  # a kernel before 5.14: no reliable way to end a cgroup
         enable_controllers(base)
         parent = cls(run_dir, enable_controllers(run_dir))
+        if not parent.controllers and not kill_only:
+            parent.remove()
+            return None
         atexit.register(parent.remove)
         return parent
 
