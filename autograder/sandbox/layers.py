@@ -107,6 +107,8 @@ def bwrap_args(binds, chdir=None):
     the same path inside (after the private /tmp, which would hide them).
     """
     size = str(BWRAP_TMPFS_BYTES)
+    # --die-with-parent follows the parent *thread*: workers are started by the
+    # grading thread itself, which outlives them.
     args = ["--die-with-parent", "--unshare-user", "--unshare-net", "--unshare-ipc",
             "--unshare-pid", "--unshare-uts", "--unshare-cgroup-try",
             "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]
