@@ -109,7 +109,10 @@ def bwrap_args(binds, chdir=None):
     size = str(BWRAP_TMPFS_BYTES)
     # --die-with-parent follows the parent *thread*: workers are started by the
     # grading thread itself, which outlives them.
-    args = ["--die-with-parent", "--unshare-user", "--unshare-net", "--unshare-ipc",
+    # --new-session: bwrap's init leads its own session inside; the worker then
+    # leaves it for one of its own (worker.py), so that "my parent's process
+    # group" is never the worker's own group.
+    args = ["--die-with-parent", "--new-session", "--unshare-user", "--unshare-net", "--unshare-ipc",
             "--unshare-pid", "--unshare-uts", "--unshare-cgroup-try",
             "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]
     for place in ("/tmp", "/var/tmp", "/run"):

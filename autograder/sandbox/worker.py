@@ -117,6 +117,10 @@ def handle(request, arrays, module, student_file, wire):
 
 def main():
     settings = json.loads(sys.argv[1])
+    try:  # a session of its own; under bwrap it starts in its init's (see layers.py)
+        os.setsid()
+    except OSError:
+        pass  # already a session leader: started so by the parent
     # The parent already set these limits before this interpreter started;
     # setting them again costs nothing and holds where it could not.
     apply_limits(settings["limits"], settings["dedicated_user"])
