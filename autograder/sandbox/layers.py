@@ -137,6 +137,8 @@ def prlimit_args(limits, dedicated_user):
 class CgroupParent:
     """A cgroup v2 directory of this process in which we may make worker cgroups."""
 
+    why_not = "no writable cgroup v2 here"  # set by probe() when it finds none
+
     def __init__(self, path, controllers):
         self.path = path
         self.controllers = controllers  # subset of memory, pids, cpu enabled for children
@@ -152,6 +154,7 @@ class CgroupParent:
         """
         base = own_cgroup_v2_dir()
         if base is None:
+            cls.why_not = "no writable cgroup v2 here"
             return None
         remove_stale_run_cgroups(base)
         run_dir = os.path.join(base, f"nnag-{os.getpid()}")
@@ -160,14 +163,17 @@ class CgroupParent:
         except FileExistsError:
             pass
         except OSError:
+            cls.why_not = "no writable cgroup v2 here"
             return None
         if not os.path.exists(os.path.join(run_dir, "cgroup.kill")):
             os.rmdir(run_dir)
-            return None  # a kernel before 5.14: no reliable way to end a cgroup
+            cls.why_not = "no cgroup.kill (kernel before 5.14)"
+            return None
         enable_controllers(base)
         parent = cls(run_dir, enable_controllers(run_dir))
         if not parent.controllers and not kill_only:
             parent.remove()
+            cls.why_not = "cgroup v2 writable, but no memory, pids or cpu controller delegated"
             return None
         atexit.register(parent.remove)
         return parent
@@ -305,7 +311,7 @@ class Layers:
         seccomp_state = "yes" if self.reported.get("seccomp") else not_applied
         if not probe_.seccomp:
             seccomp_state = "no (pyseccomp missing)"
-        cgroup = "no (no writable cgroup v2 here)"
+        cgroup = f"no ({CgroupParent.why_not})"
         if probe_.cgroup is not None:
             controllers = ", ".join(probe_.cgroup.controllers) or "none delegated: kill only"
             cgroup = f"yes ({controllers})"
