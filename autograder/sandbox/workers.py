@@ -215,7 +215,8 @@ class Worker:
             user_args = dict(user=isolation.user.pw_uid, group=isolation.user.pw_gid,
                              extra_groups=[])
         import json
-        environment = dict(worker_environment(self.workdir), TMPDIR=scratch, MPLCONFIGDIR=scratch)
+        environment = dict(worker_environment(self.workdir), TMPDIR=scratch, MPLCONFIGDIR=scratch,
+                           XDG_CACHE_HOME=scratch)  # the only writable place (Landlock)
         try:
             # -- isolation layers: prlimit, bwrap and the cgroup wrap the interpreter
             self.launched = layers.launch(
