@@ -358,3 +358,17 @@ def test_a_machine_without_any_layer_still_grades(make_student):
     assert described["namespaces (bwrap)"].startswith("no")
     assert described["landlock"].startswith("no")
     assert described["seccomp allowlist"].startswith("no")
+
+
+# -- probing: a layer the machine refuses is skipped, not required -----------------------------
+
+def test_probes_skip_what_this_machine_refuses(monkeypatch):
+    monkeypatch.setattr(layers.shutil, "which", lambda name, path=None: "/bin/false")
+    assert layers.probe_bwrap(None) is None      # bwrap present but refused (no namespaces)
+    assert layers.probe_prlimit() is None
+    monkeypatch.setattr(layers.shutil, "which", lambda name, path=None: None)
+    assert layers.probe_bwrap(None) is None and layers.probe_prlimit() is None
+    assert confine.apply_landlock(confine.landlock_rules([], []), abi=0) == 0  # no Landlock
+    monkeypatch.setattr(layers, "own_cgroup_v2_dir", lambda: None)
+    assert layers.CgroupParent.probe(kill_only=True) is None
+    assert "no writable cgroup v2" in layers.CgroupParent.why_not
