@@ -141,6 +141,45 @@ def test_seccomp_refuses_kernel_attack_surface_and_inet_sockets(make_student):
     assert outcomes["unshare"] == 0 and open_[n] == 0, outcomes
 
 
+@needs_seccomp
+@pytest.mark.skipif(os.uname().machine != "x86_64", reason="raw clone number of x86_64")
+def test_seccomp_on_its_own_refuses_namespaces_in_clone_but_not_fork():
+    """confine.apply_seccomp in a plain subprocess: clone's flags, clone3, threads, exec."""
+    script = f"""
+import ctypes, errno, os, subprocess, sys, threading
+sys.path.insert(0, {os.path.join(ROOT, "autograder", "sandbox")!r})
+import confine
+if sys.argv[1] == "on":
+    assert confine.apply_seccomp()
+libc = ctypes.CDLL(None, use_errno=True)
+child = libc.syscall(56, 0x10000000 | 17, 0, 0, 0, 0)  # clone(CLONE_NEWUSER | SIGCHLD)
+if child == 0:
+    os._exit(0)
+if child > 0:
+    os.waitpid(child, 0)
+out = [0 if child > 0 else ctypes.get_errno()]
+out.append(0 if libc.syscall(435, 0, 0) >= 0 else ctypes.get_errno())  # clone3
+pid = os.fork()
+if pid == 0:
+    os._exit(3)
+out.append(os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]))
+thread = threading.Thread(target=lambda: None)
+thread.start()
+thread.join()
+out.append(subprocess.run(["/bin/sh", "-c", "exit 5"]).returncode)
+print(*out)
+"""
+
+    def run(mode):
+        result = subprocess.run([sys.executable, "-I", "-c", script, mode], capture_output=True,
+                                text=True, timeout=60)
+        assert result.returncode == 0, result.stderr
+        return [int(v) for v in result.stdout.split()]
+
+    assert run("on") == [errno.EPERM, errno.ENOSYS, 3, 5]
+    assert run("off")[0] == 0 or not IS_ROOT  # without the filter, root gets its namespace
+
+
 @needs_root
 @needs_seccomp
 def test_io_uring_socket_cannot_reach_a_listener(make_student):

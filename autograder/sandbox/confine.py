@@ -228,8 +228,9 @@ ALLOWED_SYSCALLS = (
     "seccomp", "landlock_create_ruleset", "landlock_add_rule", "landlock_restrict_self",
 )
 
-# Named here so that tests can prove each is refused; the filter refuses them
-# because they are not in ALLOWED_SYSCALLS (default deny), not by this list.
+# Refused with EPERM, as the kernel refuses what is not permitted; anything
+# else outside ALLOWED_SYSCALLS gets ENOSYS, as from a kernel that lacks it,
+# so that C libraries fall back to older calls where they have any.
 DENIED_SYSCALLS = (
     "io_uring_setup", "io_uring_enter", "io_uring_register", "ptrace",
     "process_vm_readv", "process_vm_writev", "bpf", "keyctl", "add_key", "request_key",
@@ -237,37 +238,44 @@ DENIED_SYSCALLS = (
     "open_tree", "unshare", "setns", "perf_event_open", "userfaultfd", "kcmp",
     "pidfd_getfd", "process_madvise", "open_by_handle_at", "name_to_handle_at",
     "init_module", "finit_module", "delete_module", "kexec_load", "reboot", "swapon",
-    "io_setup", "io_submit", "shmget", "semget", "msgget", "clone3", "personality",
+    "io_setup", "io_submit", "shmget", "semget", "msgget", "personality",
     "setuid", "setgid", "setreuid", "setresuid", "setgroups", "modify_ldt", "iopl",
     "ioperm", "fanotify_init", "quotactl", "acct", "settimeofday", "clock_settime",
 )
 
-CLONE_NAMESPACE_FLAGS = (0x00020000 | 0x04000000 | 0x08000000 | 0x10000000 | 0x20000000
-                         | 0x40000000 | 0x02000000)  # NEWNS UTS IPC USER PID NET CGROUP
+# CLONE_NEWNS, NEWCGROUP, NEWUTS, NEWIPC, NEWUSER, NEWPID, NEWNET
+CLONE_NAMESPACE_BITS = (0x00020000, 0x02000000, 0x04000000, 0x08000000, 0x10000000,
+                        0x20000000, 0x40000000)
+CLONE_NAMESPACE_FLAGS = sum(CLONE_NAMESPACE_BITS)
 AF_UNIX = 1
 
 
 def apply_seccomp():
     """Load the default-deny allowlist; returns True if it is in force.
 
-    Refused calls fail with EPERM (sockets with EACCES, like the kernel's own
-    refusals), except clone3 with ENOSYS: its flags sit in memory a filter
-    cannot read, and glibc then falls back to clone, whose flags it can.
+    Calls named in DENIED_SYSCALLS fail with EPERM, sockets other than AF_UNIX
+    with EACCES (like the kernel's own refusals), everything else not allowed
+    with ENOSYS. That includes clone3: its flags sit in memory a filter cannot
+    read, and glibc then falls back to clone, whose flags it can.
     """
     try:
         seccomp = import_pyseccomp()
     except Exception:  # the library or libseccomp itself missing
         return False
-    rules = seccomp.SyscallFilter(defaction=seccomp.ERRNO(errno.EPERM))
+    rules = seccomp.SyscallFilter(defaction=seccomp.ERRNO(errno.ENOSYS))
     for name in ALLOWED_SYSCALLS:
         _allow(seccomp, rules, name)
+    for name in DENIED_SYSCALLS:
+        _rule(seccomp, rules, seccomp.ERRNO(errno.EPERM), name)
     for name in ("socket", "socketpair"):
         _allow(seccomp, rules, name, seccomp.Arg(0, seccomp.EQ, AF_UNIX))
         _rule(seccomp, rules, seccomp.ERRNO(errno.EACCES), name,
               seccomp.Arg(0, seccomp.NE, AF_UNIX))
     _allow(seccomp, rules, "clone",
            seccomp.Arg(0, seccomp.MASKED_EQ, CLONE_NAMESPACE_FLAGS, 0))
-    _rule(seccomp, rules, seccomp.ERRNO(errno.ENOSYS), "clone3")
+    for bit in CLONE_NAMESPACE_BITS:
+        _rule(seccomp, rules, seccomp.ERRNO(errno.EPERM), "clone",
+              seccomp.Arg(0, seccomp.MASKED_EQ, bit, bit))
     rules.load()
     return True
 
