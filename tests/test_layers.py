@@ -411,3 +411,21 @@ def test_probes_skip_what_this_machine_refuses(monkeypatch):
     monkeypatch.setattr(layers, "own_cgroup_v2_dir", lambda: None)
     assert layers.CgroupParent.probe(kill_only=True) is None
     assert "no writable cgroup v2" in layers.CgroupParent.why_not
+
+
+def test_a_layer_that_fails_to_apply_is_recorded_not_fatal(monkeypatch):
+    """A kernel that offers Landlock but refuses the ruleset: the worker goes on, staff see why."""
+    def refuse(rules, abi=None):
+        raise OSError(errno.EINVAL, "landlock_create_ruleset: Invalid argument")
+
+    monkeypatch.setattr(confine, "apply_landlock", refuse)
+    monkeypatch.setattr(confine, "apply_seccomp", lambda: True)
+    report = confine.confine({"landlock": True, "seccomp": True})
+    assert report["landlock"] == 0 and report["seccomp"] is True
+    assert "Invalid argument" in report["landlock_error"]
+    record = layers.Layers(enabled=False)
+    record.probe = layers.Probe(landlock_abi=7, seccomp=True)
+    record.note_worker(report)
+    described = record.describe()
+    assert described["landlock"].startswith("no (the worker could not apply it: OSError")
+    assert described["seccomp allowlist"] == "yes"

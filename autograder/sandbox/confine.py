@@ -315,17 +315,26 @@ def _rule(seccomp, rules, action, name, *args):
 
 
 def confine(settings):
-    """Apply the layers the parent asked for; returns {layer: state} for the report.
+    """Apply the layers the parent asked for; returns {layer: state} for the record.
 
     Landlock first (its own calls stay allowed under seccomp anyway), then
-    seccomp. A layer the kernel lacks is reported as absent; a layer that the
-    kernel offers but refuses raises, so that the worker never runs a
-    submission less confined than it reports.
+    seccomp. A layer the kernel lacks is reported as absent. A layer that
+    fails to apply is reported as not applied, with the reason, and the
+    worker goes on with the others: a fault of the grader's machine must not
+    become a submission that cannot be imported (the baseline still holds).
     """
     report = {}
     if settings.get("landlock"):
         rules = landlock_rules(settings.get("read_paths", ()), settings.get("write_paths", ()))
-        report["landlock"] = apply_landlock(rules)
+        report["landlock"] = _attempt(report, "landlock", lambda: apply_landlock(rules), 0)
     if settings.get("seccomp"):
-        report["seccomp"] = apply_seccomp()
+        report["seccomp"] = _attempt(report, "seccomp", apply_seccomp, False)
     return report
+
+
+def _attempt(report, name, apply, failed):
+    try:
+        return apply()
+    except Exception as error:  # a refusal by this kernel or libseccomp, for the record
+        report[name + "_error"] = f"{type(error).__name__}: {error}"[:200]
+        return failed

@@ -112,8 +112,8 @@ def bwrap_args(binds, chdir=None):
     # --new-session: bwrap's init leads its own session inside; the worker then
     # leaves it for one of its own (worker.py), so that "my parent's process
     # group" is never the worker's own group.
-    args = ["--die-with-parent", "--new-session", "--unshare-user", "--unshare-net", "--unshare-ipc",
-            "--unshare-pid", "--unshare-uts", "--unshare-cgroup-try",
+    args = ["--die-with-parent", "--new-session", "--unshare-user", "--unshare-net",
+            "--unshare-ipc", "--unshare-pid", "--unshare-uts", "--unshare-cgroup-try",
             "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]
     for place in ("/tmp", "/var/tmp", "/run"):
         args += ["--size", size, "--tmpfs", place]
@@ -294,6 +294,8 @@ class Layers:
             for name in ("landlock", "seccomp"):
                 if name in report:
                     self.reported[name] = report[name]
+                if name + "_error" in report:
+                    self.reported[name + "_error"] = str(report[name + "_error"])[:200]
 
     def worker_settings(self, read_paths, write_paths):
         """The `confine` settings for worker.py (see confine.confine)."""
@@ -304,11 +306,15 @@ class Layers:
         """{layer: short state} for the staff-only record of the run."""
         probe_ = self.probe
         landlock = self.reported.get("landlock")
-        not_applied = "no (not applied by the worker)"
-        landlock_state = f"yes (ABI {landlock})" if landlock else not_applied
+        def not_applied(name):
+            error = self.reported.get(name + "_error")
+            return f"no (the worker could not apply it: {error})" if error else \
+                "no (not applied by the worker)"
+
+        landlock_state = f"yes (ABI {landlock})" if landlock else not_applied("landlock")
         if not probe_.landlock_abi:
             landlock_state = "no (not offered by this kernel)"
-        seccomp_state = "yes" if self.reported.get("seccomp") else not_applied
+        seccomp_state = "yes" if self.reported.get("seccomp") else not_applied("seccomp")
         if not probe_.seccomp:
             seccomp_state = "no (pyseccomp missing)"
         cgroup = f"no ({CgroupParent.why_not})"
