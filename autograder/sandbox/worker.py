@@ -3,7 +3,8 @@
 Started by autograder/sandbox/workers.py as `python -I worker.py SETTINGS_JSON`
 with the submission's folder as its working directory, the request pipe on
 one fd and the reply pipe on another, stdout/stderr going to a capture file.
-It locks itself down (resource limits, network filter) BEFORE numpy or the
+It locks itself down (resource limits, then the Landlock filesystem allowlist
+and the seccomp system-call allowlist of confine.py) BEFORE numpy or the
 student's file is imported, then serves calls until its request pipe closes.
 
 Nothing here is trusted by the parent: every reply is re-validated there.
@@ -31,23 +32,6 @@ def apply_limits(limits, dedicated_user):
         # NPROC counts every process and thread of the uid: only meaningful
         # (and only safe) when that uid is ours alone.
         hard(resource.RLIMIT_NPROC, limits["nproc"])
-
-
-def block_network():
-    """Refuse IPv4/IPv6 sockets with seccomp where the machine allows it."""
-    try:
-        import errno
-        import socket
-        import pyseccomp as seccomp
-
-        rules = seccomp.SyscallFilter(defaction=seccomp.ALLOW)
-        for family in (socket.AF_INET, socket.AF_INET6):
-            rules.add_rule(seccomp.ERRNO(errno.EACCES), "socket",
-                           seccomp.Arg(0, seccomp.EQ, family))
-        rules.load()
-        return True
-    except Exception:
-        return False
 
 
 def load_submission(path):
@@ -133,9 +117,17 @@ def handle(request, arrays, module, student_file, wire):
 
 def main():
     settings = json.loads(sys.argv[1])
+    try:  # a session of its own; under bwrap it starts in its init's (see layers.py)
+        os.setsid()
+    except OSError:
+        pass  # already a session leader: started so by the parent
+    # The parent already set these limits before this interpreter started;
+    # setting them again costs nothing and holds where it could not.
     apply_limits(settings["limits"], settings["dedicated_user"])
-    network_blocked = block_network() if settings["block_network"] else False
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import confine  # noqa: E402  (next to this file, copied with it)
+
+    layers = confine.confine(settings.get("confine", {}))
     import wire  # noqa: E402  (after the limits, like everything else)
 
     in_fd, out_fd = settings["in_fd"], settings["out_fd"]
@@ -155,7 +147,8 @@ def main():
     import warnings
 
     warnings.simplefilter("always")
-    wire.send(out_fd, {"op": "ready", "network_blocked": network_blocked})
+    wire.send(out_fd, {"op": "ready", "network_blocked": layers.get("seccomp") is True,
+                       "layers": layers})
     serve(module, student_file, in_fd, out_fd, wire)
 
 

@@ -17,9 +17,9 @@ import sys
 import tempfile
 import time
 
-from autograder.sandbox import wire
+from autograder.sandbox import layers, wire
 
-RUNTIME_FILES = ("worker.py", "wire.py")
+RUNTIME_FILES = ("worker.py", "wire.py", "confine.py")
 SIGNAL_NAMES = {signal.SIGSEGV: "SIGSEGV (segmentation fault)", signal.SIGKILL: "SIGKILL",
                 signal.SIGXCPU: "SIGXCPU (CPU time limit)", signal.SIGABRT: "SIGABRT (abort)",
                 signal.SIGBUS: "SIGBUS", signal.SIGFPE: "SIGFPE", signal.SIGILL: "SIGILL",
@@ -53,6 +53,8 @@ class Isolation:
             self.user, self._lock = claim_worker_user(user_prefix, self.MAX_USERS)
             become_subreaper()
             kill_all_processes_of(self.user.pw_uid)  # leftovers of a crashed run
+        # -- isolation layers beyond the user (probed once: autograder/sandbox/layers.py)
+        self.layers = layers.Layers(self.user)
 
     @property
     def dedicated_user(self):
@@ -199,23 +201,37 @@ class Worker:
         request_read, self.request_fd = os.pipe()
         self.reply_fd, reply_write = os.pipe()
         os.set_blocking(self.request_fd, False)
+        # -- isolation layers (autograder/sandbox/layers.py): scratch, confinement
+        scratch = layers.make_scratch(self.workdir, isolation.user)
         settings = {
             "limits": limits, "dedicated_user": isolation.dedicated_user,
-            "block_network": True, "in_fd": request_read, "out_fd": reply_write,
+            "in_fd": request_read, "out_fd": reply_write,
             "submission": os.path.join(self.workdir, "neural_net.py"),
+            "confine": isolation.layers.worker_settings(
+                read_paths=(runtime.code_dir, self.workdir), write_paths=(scratch,)),
         }
         user_args = {}
         if isolation.dedicated_user:
             user_args = dict(user=isolation.user.pw_uid, group=isolation.user.pw_gid,
                              extra_groups=[])
         import json
+        environment = dict(worker_environment(self.workdir), TMPDIR=scratch, MPLCONFIGDIR=scratch,
+                           XDG_CACHE_HOME=scratch)  # the only writable place (Landlock)
         try:
-            self.process = subprocess.Popen(
+            # -- isolation layers: prlimit, bwrap and the cgroup wrap the interpreter
+            self.launched = layers.launch(
+                isolation.layers,
                 [python or sys.executable, "-I", "-B",
                  os.path.join(runtime.code_dir, "worker.py"), json.dumps(settings)],
-                stdin=subprocess.DEVNULL, stdout=self.capture.handle, stderr=subprocess.STDOUT,
-                pass_fds=(request_read, reply_write), cwd=self.workdir, env=worker_environment(self.workdir),
-                start_new_session=True, close_fds=True, **user_args)
+                limits=limits, dedicated_user=isolation.dedicated_user,
+                binds=(("--ro-bind", runtime.code_dir), ("--ro-bind", self.workdir),
+                       ("--bind", scratch)),
+                chdir=self.workdir,
+                popen_kwargs=dict(
+                    stdin=subprocess.DEVNULL, stdout=self.capture.handle, stderr=subprocess.STDOUT,
+                    pass_fds=(request_read, reply_write), cwd=self.workdir, env=environment,
+                    start_new_session=True, close_fds=True, **user_args))
+            self.process = self.launched.process
         finally:
             os.close(request_read)
             os.close(reply_write)
@@ -225,6 +241,7 @@ class Worker:
         header, _ = self.receive(time.monotonic() + timeout)
         if header.get("op") == "ready":
             self.network_blocked = header.get("network_blocked") is True
+            self.isolation.layers.note_worker(header.get("layers"))  # isolation layers
         return header
 
     def request(self, header, arrays, deadline):
@@ -244,7 +261,7 @@ class Worker:
     def died(self):
         """Explain the end of a worker whose reply pipe closed."""
         try:
-            code = self.process.wait(timeout=2)
+            code = self.launched.returncode(self.process.wait(timeout=2))  # isolation layers
         except subprocess.TimeoutExpired:
             self.kill()
             return WorkerDied("closed its connection to the grader", None)
@@ -263,6 +280,7 @@ class Worker:
             os.killpg(self.process.pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
             pass
+        self.launched.end()  # isolation layers: cgroup.kill
         if self.isolation.dedicated_user:
             kill_all_processes_of(self.isolation.user.pw_uid)
         try:
@@ -284,7 +302,7 @@ class Worker:
         They would keep running (and using the limits) during the next calls,
         so such a worker is not reused: the next call gets a fresh one.
         """
-        pid = self.process.pid
+        pid = self.launched.worker_pid  # isolation layers: under bwrap, not process.pid
         try:
             with open(f"/proc/{pid}/status", "rb") as status:
                 for line in status:

@@ -260,4 +260,18 @@ HOSTILE = [
                          ("wire.py", b'raise ImportError("shadowed wire")\n'),
                          ("worker.py", b'raise ImportError("shadowed worker")\n'),
                          ("unittest.py", b'raise ImportError("shadowed unittest")\n'))),
+    # -- confinement beyond the worker user (sandbox/layers.py, sandbox/confine.py) ------------------------
+    hostile("io_uring_socket", "opens a TCP socket through io_uring (IORING_OP_SOCKET), connects "
+            "it to a listener on 127.0.0.1 and sends; otherwise correct", full_marks(),
+            payloads=("confinement.py",), append="_nnag_io_uring_connect()", no_network=True),
+    hostile("kernel_attack_surface", "tries ptrace(ATTACH) on its parent, "
+            "process_vm_readv, bpf, keyctl, unshare(NEWUSER|NEWNET), mount, perf_event_open and "
+            "io_uring_setup at import; sigmoid_forward raises if the kernel accepted any (needs "
+            "the seccomp allowlist)",
+            full_marks(), payloads=("confinement.py",), append="_nnag_probe_kernel()",
+            inject=in_function("sigmoid_forward", "_nnag_fail_if_kernel_allowed()")),
+    hostile("reads_other_checkout", "looks for a world-readable reference in other places "
+            "(/opt, /srv, /home, /work, /tmp ...) and, if found, becomes it (needs Landlock "
+            "where such a copy exists)", zero(r"not implemented"), base="stub",
+            payloads=("confinement.py",), append="_nnag_steal_other_checkout()"),
 ]
