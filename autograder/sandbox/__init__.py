@@ -9,6 +9,7 @@ Both sides: `wire.py`, the framing of messages and arrays (no pickle).
 
 Trusted parent: `workers.py` (start, limit, stop and clean up worker
 processes), `layers.py` (the isolation layers this machine allows, probed
-once: rlimits before exec, bubblewrap namespaces, a cgroup v2 per worker) and `student.py` (the `Student` proxy the suites call, which
-validates and rebuilds every reply).
+once: rlimits before exec, bubblewrap namespaces, a cgroup v2 per worker)
+and `student.py` (the `Student` proxy the suites call, which validates and
+rebuilds every reply).
 """
