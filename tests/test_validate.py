@@ -13,7 +13,7 @@ import pytest
 
 from autograder.grading.results import function_of
 from autograder.validation import validate
-from autograder.validation import Expected, by_name, only, zero
+from autograder.validation import Expected, at_most, by_name, only, zero
 
 # Distinct mechanisms, and every case the sandbox must survive: a hang costs only its
 # function, a syntax error, forged results then os._exit, monkeypatched
@@ -63,6 +63,12 @@ def test_exact_score_and_message():
     assert validate.judge(zero(r"timed out"), data)[0] == ["no message matches /timed out/"]
     forged = dict(data, score=100.0)
     assert "expected a score of 0, got 100" in validate.judge(zero(), forged)[0]
+
+
+def test_at_most_caps_the_score():
+    data = results(("softmax", 5, 50, "wrong"), ("forward", 0, 50, "wrong"))
+    assert validate.judge(at_most(10), data)[0] == []
+    assert validate.judge(at_most(4), data)[0] == ["expected at most 4, got 5"]
 
 
 def test_lose_only_attributes_failures_by_tag():

@@ -7,15 +7,18 @@
 """
 import fnmatch
 
+from autograder.validation.cheats import CHEATS
 from autograder.validation.correct import CORRECT
 from autograder.validation.hostile import HOSTILE
 from autograder.validation.model import (  # noqa: F401  (the package's API)
     CALLS, FUNCTIONS, KINDS, NETWORK_PORT, REFERENCE_PATH, TEMPLATE_PATH, Entry, Expected,
-    build_source, dependants, full_marks, materialize, only, reference_source, stub_source, zero,
+    at_most, build_source, dependants, full_marks, materialize, only, reference_source, stub_source,
+    zero,
 )
 from autograder.validation.planted import PLANTED
+from autograder.validation.realistic import REALISTIC
 
-CATALOGUE = CORRECT + PLANTED + HOSTILE
+CATALOGUE = CORRECT + PLANTED + HOSTILE + CHEATS + REALISTIC
 
 
 def _check_unique(entries):

@@ -30,7 +30,7 @@ REFERENCE_PATH = os.path.join(PACKAGE_ROOT, "reference", "neural_net.py")
 TEMPLATE_PATH = os.path.join(PACKAGE_ROOT, "student_template", "neural_net.py")
 HOSTILE_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "hostile")
 
-KINDS = ("correct", "planted", "hostile")
+KINDS = ("correct", "planted", "hostile", "cheat", "realistic")
 
 # The graded functions in the order of the handout, and who calls whom in the
 # reference, from config.json's registry (tests/test_catalog.py checks the
@@ -55,7 +55,7 @@ def dependants(*functions):
 
 @dataclass(frozen=True)
 class Expected:
-    """The outcome a run must have. Exactly one of the four modes is set.
+    """The outcome a run must have. Exactly one of the five modes is set.
 
     - score: the total, exactly (100 for a correct solution, 0 for a stub);
     - lose_only: score < 100, each listed function has a failing test, and
@@ -63,7 +63,9 @@ class Expected:
       function costs only that function's tests, and its callers');
     - loses: score < 100 and each listed function has a failing test;
     - may_lose_only: every failing test (if any) belongs to these functions;
-      losing nothing is also fine (e.g. a 1 GB print that the grader survives).
+      losing nothing is also fine (e.g. a 1 GB print that the grader survives);
+    - at_most: the total is no more than this (a submission that does no
+      work, or games the checks, earns no more than the all-zeros one).
     message_contains: regular expressions (case-insensitive), each of which
     must match the top-level output or a failing test's output.
     """
@@ -73,6 +75,7 @@ class Expected:
     may_also_lose: Tuple[str, ...] = ()
     loses: Tuple[str, ...] = ()
     may_lose_only: Tuple[str, ...] = ()
+    at_most: Optional[float] = None
     message_contains: Tuple[str, ...] = ()
     max_seconds: float = 300.0
 
@@ -81,7 +84,8 @@ class Expected:
         modes = [name for name, set_ in (("score", self.score is not None),
                                          ("lose_only", bool(self.lose_only)),
                                          ("loses", bool(self.loses)),
-                                         ("may_lose_only", bool(self.may_lose_only))) if set_]
+                                         ("may_lose_only", bool(self.may_lose_only)),
+                                         ("at_most", self.at_most is not None)) if set_]
         if len(modes) != 1:
             raise ValueError(f"an Expected needs exactly one mode, got {modes or 'none'}")
         return modes[0]
@@ -96,6 +100,8 @@ class Expected:
                 text += " (+" + ",".join(_short(f) for f in self.may_also_lose) + ")"
         elif mode == "loses":
             text = "lose " + ",".join(self.loses) + " (+any)"
+        elif mode == "at_most":
+            text = f"at most {self.at_most:g}"
         else:
             text = "100 or lose " + ",".join(self.may_lose_only)
         return text
@@ -111,6 +117,10 @@ def full_marks(**kwargs):
 
 def zero(*messages, **kwargs):
     return Expected(score=0.0, message_contains=tuple(messages), **kwargs)
+
+
+def at_most(score, *messages, **kwargs):
+    return Expected(at_most=float(score), message_contains=tuple(messages), **kwargs)
 
 
 def only(*functions, also=None, msg=(), **kwargs):

@@ -51,7 +51,7 @@ from autograder.validation import CATALOGUE, NETWORK_PORT, TEMPLATE_PATH, Expect
 from autograder.validation import model
 
 ROOT = model.PACKAGE_ROOT
-KIND_ORDER = ("reference", "template", "correct", "planted", "hostile")
+KIND_ORDER = ("reference", "template") + model.KINDS
 LOCK_DIR = "/tmp/nnag-locks"  # where workers.claim_worker_user keeps its per-user locks
 RUN_MARGIN_S = 60
 
@@ -335,6 +335,9 @@ def judge(expected, data, kind=None):
             extra = [f for f in lost if f not in named + expected.may_also_lose]
             if extra:
                 problems.append("also lost points in " + ", ".join(extra))
+    elif mode == "at_most":
+        if score > expected.at_most + 1e-6:
+            problems.append(f"expected at most {expected.at_most:g}, got {score:g}")
     elif mode == "may_lose_only":
         extra = [f for f in lost if f not in expected.may_lose_only]
         if extra:
