@@ -252,3 +252,118 @@ def test_staged_source_is_the_upload(tmp_path):
     assert os.path.isfile(os.path.join(source, "reference", "neural_net.py"))
     assert not os.path.exists(os.path.join(source, "autograder", "validation"))
     shutil.rmtree(source)
+
+
+# ---------------------------------------------------------------------------
+# One student cannot spoil the batch
+# ---------------------------------------------------------------------------
+
+def test_student_text_is_made_safe_for_files_and_terminals():
+    hostile = "Eve\x1b[2J\x1b]0;owned\x07 \ud800name\r\nnext\x9b"
+    safe = batch.one_line(hostile)
+    assert "\x1b" not in safe and "\x07" not in safe and "\x9b" not in safe
+    assert "\ud800" not in safe and "\r" not in safe and "\n" not in safe
+    safe.encode("utf-8")  # writable to a UTF-8 file
+    assert safe.startswith("Eve") and "name next" in safe
+
+
+def test_the_csv_never_follows_a_planted_link(tmp_path):
+    victim = tmp_path / "victim"
+    victim.write_text("root's file\n")
+    out = tmp_path / "scores.csv"
+    for planted in (str(out) + ".part", str(out) + ".tmp"):
+        os.symlink(victim, planted)
+    rows = [{"submission": "s\x1b[31m1", "student": "A", "email": "", "sid": "", "tests": {},
+             "total": 0.0, "max": None, "error": "bad\x00text", "seconds": 1.0}]
+    batch.write_csv(str(out), rows)
+    assert victim.read_text() == "root's file\n"
+    (row,) = read_csv(out)
+    assert "\x1b" not in row["submission"] and "\x00" not in row["error"]
+    assert [name for name in os.listdir(tmp_path) if name.endswith(".part")
+            and not os.path.islink(tmp_path / name)] == []  # no temporary file left
+
+
+def test_a_failed_write_leaves_the_old_csv(tmp_path):
+    out = tmp_path / "scores.csv"
+    out.write_text("old\n")
+    with pytest.raises(RuntimeError):
+        with batch.replaced_atomically(str(out)) as handle:
+            handle.write("half")
+            raise RuntimeError("interrupted")
+    assert out.read_text() == "old\n" and os.listdir(tmp_path) == ["scores.csv"]
+
+
+def test_submissions_are_graded_from_a_private_copy(tmp_path):
+    subs = tmp_path / "subs"
+    make_folder(subs, "alice", {"neural_net.py": "x = 1\n"})
+    os.symlink("/etc/passwd", subs / "alice" / "linked.py")
+    scratch = tmp_path / "scratch"
+    scratch.mkdir(mode=0o700)
+    copy = batch.open_input(str(subs), str(scratch))
+    assert copy.startswith(str(scratch))
+    (subs / "alice" / "neural_net.py").write_text("changed later\n")
+    assert open(os.path.join(copy, "alice", "neural_net.py")).read() == "x = 1\n"
+    assert os.path.islink(os.path.join(copy, "alice", "linked.py"))  # copied, not followed
+
+
+def test_the_batch_warns_when_the_input_is_readable_by_others(tmp_path, capsys):
+    subs = tmp_path / "subs"
+    make_folder(subs, "a", {"neural_net.py": "x = 1\n"})
+    os.chmod(subs, 0o755)
+    python = fake_python(tmp_path, "exit 3")
+    batch.run_batch(str(subs), str(tmp_path / "s.csv"), jobs=1, python=python)
+    assert "readable by other users" in capsys.readouterr().out
+    os.chmod(subs, 0o700)
+    batch.run_batch(str(subs), str(tmp_path / "s.csv"), jobs=1, python=python)
+    assert "readable by other users" not in capsys.readouterr().out
+
+
+# Spins on every core it can get from detached daemons, and leaves files in the
+# shared memory and temporary folders, then is otherwise correct.
+NEIGHBOUR_PRELUDE = '''
+import os as _os, time as _time
+def _spin(seconds=240.0):
+    deadline = _time.time() + seconds
+    while _time.time() < deadline:
+        pass
+for _i in range(14):
+    try:
+        if _os.fork() == 0:
+            try:
+                _os.setsid()
+                if _os.fork() == 0:
+                    _spin()
+            finally:
+                _os._exit(0)
+    except OSError:
+        break
+for _folder in ("/dev/shm", "/tmp", "/var/tmp"):
+    try:
+        with open(_os.path.join(_folder, "nnag-neighbour-%d" % _os.getpid()), "wb") as _f:
+            _f.write(b"x" * (32 << 20))
+    except OSError:
+        pass
+'''
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs the worker users (root)")
+def test_a_hostile_neighbour_cannot_change_a_correct_submissions_score(tmp_path):
+    reference = open(REFERENCE).read()
+    hostile = reference.replace("import numpy as np\n", "import numpy as np\n" + NEIGHBOUR_PRELUDE, 1)
+    subs = tmp_path / "subs"
+    subs.mkdir(mode=0o700)
+    make_folder(subs, "correct", {"neural_net.py": reference})
+    make_folder(subs, "neighbour", {"neural_net.py": hostile})
+    out = tmp_path / "scores.csv"
+    batch.run_batch(str(subs), str(out), jobs=2, python=sys.executable)
+    table = {row["submission"]: row for row in read_csv(out)}
+    assert float(table["correct"]["total"]) == pytest.approx(100), table["correct"]
+    leftovers = [os.path.join(folder, name) for folder in ("/dev/shm", "/tmp", "/var/tmp")
+                 for name in os.listdir(folder) if name.startswith("nnag-neighbour-")]
+    assert leftovers == []
+    import pwd
+
+    from autograder.sandbox import workers
+    worker_uids = [user.pw_uid for user in pwd.getpwall() if user.pw_name.startswith("nnworker")]
+    assert not [pid for uid in worker_uids for pid in workers.live_processes_of(uid)], \
+        "a daemon outlived the batch"

@@ -161,7 +161,8 @@ class Submission:
         self.submitters = list(submitters)
 
     def field(self, name):
-        return "; ".join(person[name] for person in self.submitters if person.get(name))
+        return one_line("; ".join(person[name] for person in self.submitters
+                                  if person.get(name)))
 
 
 def export_root(directory, max_depth=2):
@@ -226,15 +227,28 @@ def find_submissions(directory):
 
 
 def open_input(path, scratch):
-    """A directory to read submissions from: path itself, or the zip unpacked in scratch."""
+    """A private copy of the input in scratch (0700): the folder copied, or the zip unpacked.
+
+    Nothing is graded in place: a worker never learns where the classmates'
+    originals are, and an original changed during the batch changes nothing.
+    """
+    target = os.path.join(scratch, "input")
     if os.path.isdir(path):
-        return path
+        shutil.copytree(path, target, symlinks=True)  # links are copied as links, never followed
+        return target
     if zipfile.is_zipfile(path):
-        target = os.path.join(scratch, "input")
         with zipfile.ZipFile(path) as archive:
             archive.extractall(target)  # zipfile drops absolute paths and '..' parts
         return target
     raise BatchError(f"{path} is neither a folder nor a zip file")
+
+
+def readable_by_others(path):
+    """True if users other than the owner can read path (a folder or file)."""
+    try:
+        return bool(os.stat(path).st_mode & 0o004)
+    except OSError:
+        return False
 
 
 # ---------------------------------------------------------------------------
@@ -314,9 +328,9 @@ def grade_one(submission, workdir, source, *, python, cap_s, running, keep=None)
         os.makedirs(keep, exist_ok=True)
         safe = re.sub(r"[^A-Za-z0-9_.-]", "_", submission.ident)
         if os.path.isfile(results_path):
-            shutil.copyfile(results_path, os.path.join(keep, safe + ".json"))
-        shutil.copyfile(log_path, os.path.join(keep, safe + ".log"))
-    row = {"submission": submission.ident, "student": submission.field("name"),
+            copy_atomically(results_path, os.path.join(keep, safe + ".json"))
+        copy_atomically(log_path, os.path.join(keep, safe + ".log"))
+    row = {"submission": one_line(submission.ident), "student": submission.field("name"),
            "email": submission.field("email"), "sid": submission.field("sid"),
            "seconds": round(seconds, 1), "tests": {}, "total": 0.0, "max": None}
     if timed_out:
@@ -402,13 +416,27 @@ def error_message(data):
     return ""
 
 
+# C0 and C1 control characters but whitespace (terminal escapes among them), DEL, and lone
+# surrogates, which cannot be written to a UTF-8 file.
+_UNSAFE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+def safe_text(text):
+    """Text from a submission or its metadata, safe for a UTF-8 file and a terminal.
+
+    Control characters (escape sequences included) become U+FFFD; tabs,
+    newlines and carriage returns are kept (one_line folds them).
+    """
+    return _UNSAFE.sub("\ufffd", str(text))
+
+
 def one_line(text, limit=300):
-    text = " ".join(text.split())
+    text = " ".join(safe_text(text).split())
     return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
 def test_column(test):
-    return " ".join(str(test.get("name") or "unnamed test").split())
+    return one_line(str(test.get("name") or "unnamed test"), limit=200)
 
 
 # ---------------------------------------------------------------------------
@@ -439,21 +467,58 @@ def write_csv(path, rows):
     columns = test_columns(rows)
     full = max((row["max"] for row in rows if row["max"] is not None), default=None)
     header = list(FIXED_COLUMNS) + columns + list(TRAILING_COLUMNS)
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    temporary = path + ".part"
-    with open(temporary, "w", newline="", encoding="utf-8") as handle:
+    with replaced_atomically(path, newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(header)
         for row in sorted(rows, key=lambda row: row["submission"]):
             scores = [format_number(row["tests"][name][0]) if name in row["tests"] else ""
                       for name in columns]
             maximum = row["max"] if row["max"] is not None else full
-            writer.writerow([row["submission"], row["student"], row["email"], row["sid"]]
+            writer.writerow([one_line(row["submission"]), row["student"], row["email"],
+                             row["sid"]]
                             + scores + [format_number(row["total"]), format_number(maximum),
-                                        row["error"], format_number(row["seconds"])])
-    os.replace(temporary, path)
+                                        one_line(row["error"]), format_number(row["seconds"])])
     return header
+
+
+class replaced_atomically:
+    """`with replaced_atomically(path) as handle:` writes a new file at path.
+
+    The text goes to a fresh private file in the same folder (mkstemp: a
+    random name opened with O_EXCL, so a planted symlink or file is never
+    followed or overwritten), which then replaces path in one rename. On an
+    error, path is left as it was.
+    """
+
+    def __init__(self, path, mode="w", newline=None):
+        self.path = os.path.abspath(path)
+        self.mode = mode
+        self.newline = newline
+
+    def __enter__(self):
+        directory = os.path.dirname(self.path)
+        os.makedirs(directory, exist_ok=True)
+        descriptor, self.temporary = tempfile.mkstemp(
+            prefix="." + os.path.basename(self.path) + ".", suffix=".part", dir=directory)
+        if "b" in self.mode:
+            self.handle = os.fdopen(descriptor, self.mode)
+        else:
+            self.handle = os.fdopen(descriptor, self.mode, encoding="utf-8", newline=self.newline)
+        return self.handle
+
+    def __exit__(self, kind, error, trace):
+        self.handle.close()
+        if kind is None:
+            os.chmod(self.temporary, 0o644)
+            os.replace(self.temporary, self.path)
+        else:
+            os.unlink(self.temporary)
+        return False
+
+
+def copy_atomically(source, destination):
+    with open(source, "rb") as original, replaced_atomically(destination, "wb") as copy:
+        shutil.copyfileobj(original, copy)
 
 
 # ---------------------------------------------------------------------------
@@ -483,6 +548,9 @@ def run_batch(path, csv_path, *, jobs=1, python=None, cap_s=None, keep=None, str
     os.chmod(scratch, 0o700)  # the staged source holds the reference
     running = Running()
     try:
+        if os.path.isdir(path) and readable_by_others(path):
+            print(f"batch: {path} is readable by other users: keep submissions in a private "
+                  "folder (chmod 700); the batch grades a private copy", file=stream)
         directory = open_input(path, scratch)
         submissions, notes = find_submissions(directory)
         for note in notes:
@@ -506,12 +574,13 @@ def run_batch(path, csv_path, *, jobs=1, python=None, cap_s=None, keep=None, str
                     try:
                         row = future.result()
                     except Exception as error:  # the batch itself failed on this one
-                        row = {"submission": submission.ident,
+                        row = {"submission": one_line(submission.ident),
                                "student": submission.field("name"),
                                "email": submission.field("email"),
                                "sid": submission.field("sid"), "tests": {}, "total": 0.0,
                                "max": None, "seconds": 0.0,
-                               "error": f"batch error: {type(error).__name__}: {error}"}
+                               "error": one_line(f"batch error: {type(error).__name__}: "
+                                                 f"{error}")}
                     rows.append(row)
                     print(progress_line(len(rows), len(submissions), row), file=stream,
                           flush=True)
