@@ -18,6 +18,15 @@ results/, a copy of run_autograder), by run_autograder in a separate process
 group, with a wall-clock cap of limits.run_time_s plus a margin. A submission
 that hangs, crashes the grader or is refused only fills its own row.
 
+One student cannot spoil the batch: the input is copied (or unpacked) into a
+private scratch folder first and each grading gets its own copy, so no worker
+reads an original in place; each grading has its own worker user, whose
+processes and files are removed when it ends; every text that comes from a
+student or the metadata is made safe for UTF-8 files and terminals; the CSV
+and the kept results are written through fresh private temporary files
+(mkstemp) and renamed, so a planted link at a predictable path is never
+followed.
+
 The CSV has one row per submission: submission, student, email, sid, one
 column per test (stable order), total, max, error, seconds.
 """
