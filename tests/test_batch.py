@@ -7,7 +7,9 @@ submission_<id>/ folders, zipped or not) and that a hanging or dead grader
 only fills its own row.
 """
 import csv
+import json
 import os
+import re
 import shutil
 import sys
 import textwrap
@@ -355,15 +357,36 @@ def test_a_hostile_neighbour_cannot_change_a_correct_submissions_score(tmp_path)
     make_folder(subs, "correct", {"neural_net.py": reference})
     make_folder(subs, "neighbour", {"neural_net.py": hostile})
     out = tmp_path / "scores.csv"
-    batch.run_batch(str(subs), str(out), jobs=2, python=sys.executable)
+    keep = tmp_path / "kept"
+    batch.run_batch(str(subs), str(out), jobs=2, python=sys.executable, keep=str(keep))
+    ended = time.clock_gettime(time.CLOCK_BOOTTIME)
     table = {row["submission"]: row for row in read_csv(out)}
     assert float(table["correct"]["total"]) == pytest.approx(100), table["correct"]
     leftovers = [os.path.join(folder, name) for folder in ("/dev/shm", "/tmp", "/var/tmp")
                  for name in os.listdir(folder) if name.startswith("nnag-neighbour-")]
     assert leftovers == []
+    # The neighbour's worker user may be claimed again at once by another
+    # grading on this machine: only its processes started before the end count.
+    users = set()
+    for name in ("correct", "neighbour"):
+        with open(keep / f"{name}.json", encoding="utf-8") as handle:
+            layers = json.load(handle)["extra_data"]["isolation_layers"]
+        users.update(re.findall(r"\((nnworker\d+)\)", layers["worker user"]))
+    assert users
     import pwd
 
     from autograder.sandbox import workers
-    worker_uids = [user.pw_uid for user in pwd.getpwall() if user.pw_name.startswith("nnworker")]
-    assert not [pid for uid in worker_uids for pid in workers.live_processes_of(uid)], \
-        "a daemon outlived the batch"
+    ticks = os.sysconf("SC_CLK_TCK")
+    survivors = [pid for user in users for pid in workers.live_processes_of(pwd.getpwnam(user).pw_uid)
+                 if started_since_boot(pid, ticks) < ended]
+    assert survivors == [], "a daemon outlived the batch"
+
+
+def started_since_boot(pid, ticks):
+    """Seconds after boot at which process pid started (inf if it is gone)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            fields = stat.read().rsplit(b")", 1)[1].split()
+    except OSError:
+        return float("inf")
+    return int(fields[19]) / ticks
