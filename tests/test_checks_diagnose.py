@@ -119,3 +119,16 @@ def test_exact_formulas_equal_the_reference():
     Z = r.normal(0, 50, size=(5, 4))
     assert np.array_equal(exact.sigmoid(Z), ref.sigmoid_forward(Z))
     assert np.allclose(exact.softmax(Z), ref.softmax(Z), rtol=1e-14, atol=0)
+
+
+def test_numpy_trouble_finds_division_invalid_and_overflow_warnings_only():
+    output = ("hello\n/w/neural_net.py:9: RuntimeWarning: divide by zero encountered in divide\n"
+              "  return dA / (1.0 / A)\n")
+    assert diagnose.numpy_trouble(output) == ("RuntimeWarning: divide by zero encountered in "
+                                              "divide")
+    assert "invalid value" in diagnose.numpy_trouble(
+        "x.py:1: RuntimeWarning: invalid value encountered in multiply\n")
+    assert "overflow" in diagnose.numpy_trouble("RuntimeWarning: overflow encountered in exp")
+    assert diagnose.numpy_trouble("x.py:3: PendingDeprecationWarning: the matrix subclass\n") is None
+    assert diagnose.numpy_trouble("divide by zero, said the student\n") is None
+    assert diagnose.numpy_trouble("") is None and diagnose.numpy_trouble(None) is None

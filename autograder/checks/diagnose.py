@@ -10,6 +10,8 @@
 4. an all-zero result.
 It returns a sentence for the student, or None when nothing is recognised.
 """
+import re
+
 import numpy as np
 
 from autograder.checks.compare import shape_str, sym_rel_error
@@ -245,6 +247,19 @@ def cross_entropy_candidates(J_true, n, k):
                     "only (sum over classes, mean over examples)"),
             (-J, "the minus sign is missing"),
             (J / np.log(10.0), "log10 is used: cross-entropy uses the natural log, np.log")]
+
+
+NUMPY_TROUBLE = re.compile(r"RuntimeWarning: [^\n]*(divide by zero|invalid value|overflow)")
+
+
+def numpy_trouble(output):
+    """The first numpy warning of division by zero, invalid value or overflow in
+    a call's captured output (str), shortened for a message; None if there is none."""
+    match = NUMPY_TROUBLE.search(output or "")
+    if match is None:
+        return None
+    line = output[match.start():].split("\n", 1)[0]
+    return " ".join(line.split())[:200]
 
 
 def sce_backward_candidates(P, Y):
