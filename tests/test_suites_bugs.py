@@ -59,6 +59,11 @@ BUGS = [
         [("    Y = np.zeros((y.shape[0], num_classes))",
           "    Y = np.zeros((y.shape[0], y.max() + 1))")],
         ["one_hot.values", "one_hot.shape"], "num_classes"),
+    Bug("one_hot of integer dtype", ["one_hot"],
+        [("    Y = np.zeros((y.shape[0], num_classes))",
+          "    Y = np.zeros((y.shape[0], num_classes), dtype=int)")],
+        # the dtype hint, and not the one about the number of columns
+        ["one_hot.shape"], r"^(?!.*largest label).*right shape but dtype int64", only=True),
     Bug("one_hot loop", ["one_hot"],
         [("    Y[np.arange(y.shape[0]), y] = 1.0",
           "    for n in range(y.shape[0]):\n        Y[n, y[n]] = 1.0")],
@@ -195,6 +200,13 @@ BUGS = [
         ["cross_entropy.values"], r"N\*K"),
     Bug("cross-entropy log of zero", ["cross_entropy"], [(CE_LOG, "    log_P = np.log(P)")],
         ["cross_entropy.stability"], r"log\(0\)", only=True),
+    Bug("cross-entropy of the true class without a clip", ["cross_entropy"],
+        [(CE_LOG + "\n" + CE_RET,
+          "    picked = P[np.arange(P.shape[0]), np.argmax(Y, axis=1)]\n"
+          "    return float(-np.log(picked).mean())")],
+        # it already takes only the true class's log: the advice is the clip alone
+        ["cross_entropy.stability"], r"^(?!.*only the log of the true class).*clip P away from 0",
+        only=True),
     Bug("cross-entropy clips in place", ["cross_entropy"],
         [(CE_LOG, "    log_P = np.log(np.clip(P, 1e-12, None, out=P))")],
         ["cross_entropy.unchanged"], "`P`", only=True),

@@ -138,8 +138,6 @@ class TestCrossEntropy(SuiteCase):
     def test_3_stability(self):
         """cross_entropy: finite with exact zeros in P; uniform predictions give ln K"""
         r = rng_for(self.key)
-        hint = ("log(0) = -inf, and 0 * -inf = nan: keep log away from exact zeros, e.g. "
-                "np.log(np.clip(P, tiny, None)) or take only the log of the true class")
         y = labels(r, 5, 4)
         Y = one_hot(y, 4)
         # perfect predictions: P == Y (zeros everywhere except the true class)
@@ -151,7 +149,8 @@ class TestCrossEntropy(SuiteCase):
         if not np.isfinite(j) or abs(j) > 1e-6:
             self.fail_with(CE, f"perfect predictions (P equal to Y, so P has exact zeros) "
                                f"should give J = 0; got {j}",
-                           inputs=[("P", Y), ("Y", Y)], call="cross_entropy(Y, Y)", mistake=hint)
+                           inputs=[("P", Y), ("Y", Y)], call="cross_entropy(Y, Y)",
+                           mistake=diagnose.cross_entropy_zero_hint("perfect", j))
         # a zero probability on the TRUE class: a large but finite loss
         P = probabilities(r, 5, 4)
         P[0] = 0.0
@@ -160,7 +159,8 @@ class TestCrossEntropy(SuiteCase):
         if j is None or not np.isfinite(j) or j <= 0:
             self.fail_with(CE, f"a zero probability on a true class should give a large finite "
                                f"loss; got {j}", inputs=[("P", P), ("Y", Y)],
-                           call="cross_entropy(P, Y)", mistake=hint)
+                           call="cross_entropy(P, Y)",
+                           mistake=diagnose.cross_entropy_zero_hint("true class zero", j))
         # uniform predictions: J = ln K
         for k in (4, 10):
             Yk = one_hot(labels(r, 6, k), k)

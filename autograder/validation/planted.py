@@ -291,4 +291,16 @@ PLANTED = [
                  "    dP = -Y / (P * P.shape[0])\n"
                  "    return np.nan_to_num(P * (dP - (dP * P).sum(axis=1, keepdims=True)))\n")],
             msg=r"where P is exactly 0"),
+    # -- hints that fit the mistake seen ---------------------------------------------------
+    planted("one_hot_integer_dtype", "one_hot",
+            "np.zeros(..., dtype=int): the right shape and values, integer dtype", [
+                ("    Y = np.zeros((y.shape[0], num_classes))\n",
+                 "    Y = np.zeros((y.shape[0], num_classes), dtype=int)\n")],
+            msg=r"right shape but dtype int64"),
+    planted("cross_entropy_true_class_unclipped", "cross_entropy",
+            "only the log of the true class, without a clip: inf when it has probability 0", [
+                (CROSS_ENTROPY,
+                 "    picked = P[np.arange(P.shape[0]), np.argmax(Y, axis=1)]\n"
+                 "    return float(-np.log(picked).mean())\n")],
+            msg=r"zero probability on the true class is -inf: clip P away from 0"),
 ]
