@@ -9,13 +9,6 @@ from autograder.validation.model import Entry, Expected, full_marks, only, zero
 from autograder.validation.planted import SCE_BACKWARD, SIGMOID_BACKWARD
 
 TIMED_OUT = r"timed out|did not finish"
-PRINT_FLOOD = (
-    "def _nnag_print_flood(megabytes=1024):\n"
-    "    import sys\n"
-    "    line = 'flood ' * 174762 + '\\n'  # about 1 MB\n"
-    "    for _ in range(megabytes):\n"
-    "        print(line, end='')\n"
-    "        sys.stderr.write(line)\n")
 CRASHED = r"killed by signal|exited with code|crash|died|closed its connection"
 EXITED = r"SystemExit|exited with code|sys\.exit|os\._exit"
 
@@ -284,6 +277,12 @@ HOSTILE = [
     # -- output through Python's own streams ------------------------------------------------------
     hostile("print_flood_2GB", "prints 1 GB and writes 1 GB to sys.stderr at import and in "
             "every train call; otherwise correct: the worker keeps the start and counts the rest",
-            full_marks(), prelude=PRINT_FLOOD, append="_nnag_print_flood()",
+            full_marks(), append="_nnag_print_flood()",
+            prelude=("def _nnag_print_flood(megabytes=1024):\n"
+                     "    import sys\n"
+                     "    line = 'flood ' * 174762 + '\\n'  # about 1 MB\n"
+                     "    for _ in range(megabytes):\n"
+                     "        print(line, end='')\n"
+                     "        sys.stderr.write(line)\n"),
             inject=in_function("train", "_nnag_print_flood()")),
 ]
