@@ -119,3 +119,41 @@ def test_exact_formulas_equal_the_reference():
     Z = r.normal(0, 50, size=(5, 4))
     assert np.array_equal(exact.sigmoid(Z), ref.sigmoid_forward(Z))
     assert np.allclose(exact.softmax(Z), ref.softmax(Z), rtol=1e-14, atol=0)
+
+
+def test_numpy_trouble_finds_division_invalid_and_overflow_warnings_only():
+    output = ("hello\n/w/neural_net.py:9: RuntimeWarning: divide by zero encountered in divide\n"
+              "  return dA / (1.0 / A)\n")
+    assert diagnose.numpy_trouble(output) == ("RuntimeWarning: divide by zero encountered in "
+                                              "divide")
+    assert "invalid value" in diagnose.numpy_trouble(
+        "x.py:1: RuntimeWarning: invalid value encountered in multiply\n")
+    assert "overflow" in diagnose.numpy_trouble("RuntimeWarning: overflow encountered in exp")
+    assert diagnose.numpy_trouble("x.py:3: PendingDeprecationWarning: the matrix subclass\n") is None
+    assert diagnose.numpy_trouble("divide by zero, said the student\n") is None
+    assert diagnose.numpy_trouble("") is None and diagnose.numpy_trouble(None) is None
+
+
+def test_one_hot_hint_fits_what_came_back():
+    y = np.array([0, 2, 1, 3, 2])  # every class of 4 occurs: largest label + 1 == C
+    right = np.eye(4)[y]
+    assert diagnose.one_hot_hint(right, 5, 4, y) is None
+    for dtype in (np.int64, np.int32, np.uint8, bool):
+        hint = diagnose.one_hot_hint(right.astype(dtype), 5, 4, y)
+        assert "dtype" in hint and np.dtype(dtype).name in hint
+        assert "columns" not in hint and "largest label" not in hint
+    assert "float64" in diagnose.one_hot_hint(right.astype(np.float32), 5, 4, y)
+    assert "transposed" in diagnose.one_hot_hint(right.T, 5, 4, y)
+    narrow = np.eye(4)[y][:, :4]
+    assert "largest label" in diagnose.one_hot_hint(narrow, 5, 5, y)  # C = 5, label 4 absent
+    assert diagnose.one_hot_hint("Y", 5, 4, y) is None
+
+
+def test_cross_entropy_zero_hint_fits_the_case():
+    only_true_class = "take only the log of the true class"
+    assert only_true_class in diagnose.cross_entropy_zero_hint("perfect", float("nan"))
+    assert diagnose.cross_entropy_zero_hint("perfect", 0.25) is None
+    # code that already takes only the log of the true class, without a clip
+    for j in (float("inf"), float("nan"), None, 0.0, -1.0):
+        hint = diagnose.cross_entropy_zero_hint("true class zero", j)
+        assert "clip" in hint and only_true_class not in hint

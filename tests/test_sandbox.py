@@ -6,13 +6,14 @@ keep other functions working, and leave no process of the worker user.
 """
 import json
 import os
+import re
 import resource
 import time
 
 import numpy as np
 import pytest
 
-from autograder.sandbox import student as oracle, workers as sandbox
+from autograder.sandbox import student as oracle, worker as worker_module, workers as sandbox
 from autograder.config import load_config
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -208,13 +209,14 @@ def test_import_failures_fail_every_call_with_one_message(make_student, name, so
 
 
 def test_output_flood_is_capped_in_the_parent(make_student):
+    """Writes to the file descriptor itself bypass the worker's budget: the parent cuts them."""
     student = make_student(with_override(
         "def linear_forward(X, W, b):\n"
-        "    import sys\n"
-        "    line = 'x' * 1023 + '\\n'\n"
+        "    import os\n"
+        "    line = b'x' * 1023 + b'\\n'\n"
         "    try:\n"
-        "        for _ in range(2 ** 20):\n"  # 1 GB if nothing stopped it
-        "            sys.stdout.write(line)\n"
+        "        for _ in range(2 ** 14):\n"  # 16 MB: the whole capture file
+        "            os.write(1, line * 64)\n"
         "    except OSError:\n"
         "        pass\n"
         "    return X @ W.T + b\n"))
@@ -225,6 +227,62 @@ def test_output_flood_is_capped_in_the_parent(make_student):
     assert len(result.output) <= ((limits["output_head_kb"] + limits["output_tail_kb"]) << 10) + 200
     assert "bytes of output cut" in result.output
     assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 64 << 10  # KB
+
+
+def test_print_and_warning_floods_never_end_the_worker(make_student):
+    """A warning per example used to fill the capture file; the failed flush then
+    ended the worker ("exited with code 120") although the student never exits."""
+    student = make_student(with_override(
+        "def linear_forward(X, W, b):\n"
+        "    import sys, warnings\n"
+        "    line = 'x' * 1023 + '\\n'\n"
+        "    for _ in range(2 ** 12):\n"
+        "        print(line * 64, end='')\n"  # 256 MB through print
+        "        sys.stderr.write(line * 64)\n"  # and as much through stderr
+        "    for _ in range(50_000):\n"
+        "        np.matrix([[1.0]])\n"  # a PendingDeprecationWarning each time
+        "    return X @ W.T + b\n"), call_timeout=20)
+    X, W, b = small_inputs()
+    limits = student.limits
+    per_call = (limits["output_head_kb"] + limits["output_tail_kb"]) << 10
+    for _ in range(3):  # more than the capture file holds without the budget
+        result = student.call("linear_forward", X, W, b)
+        np.testing.assert_array_equal(result.value, X @ W.T + b)
+        assert len(result.output) <= per_call + 4096
+        assert result.output.count("PendingDeprecationWarning") == 2  # once, then its count
+        assert "repeated 49999 more times" in result.output
+        assert re.search(r"\.\.\. \d{9} more bytes of output dropped", result.output)
+    assert student.softmax(np.zeros((2, 3))).shape == (2, 3)  # the same worker goes on
+
+
+def test_output_budget_keeps_warnings_and_counts_when_the_file_is_full(tmp_path):
+    """Per call and over the worker's life the budget drops and counts; warnings
+    and notices still get written from the room kept for them."""
+    budget_path = tmp_path / "capture.txt"
+    fd = os.open(budget_path, os.O_WRONLY | os.O_CREAT)
+    try:
+        budget = worker_module.OutputBudget(fd, per_call=100, lifetime=150)
+        out = worker_module.CappedTextOutput(budget, "<stdout>")
+        out.write("a" * 150)
+        for _ in range(3):
+            budget.show_warning(RuntimeWarning("overflow encountered in exp"), RuntimeWarning,
+                                "neural_net.py", 7)
+        budget.end_call()
+        out.write("b" * 100)
+        out.write("z" * 100)  # past the worker's lifetime budget
+        budget.show_warning(RuntimeWarning("overflow encountered in exp"), RuntimeWarning,
+                            "neural_net.py", 7)
+        budget.end_call()
+    finally:
+        os.close(fd)
+    text = budget_path.read_text()
+    first, second = text.split("bytes of output dropped\n")[:2]
+    assert first.startswith("a" * 100 + "\n") and "a" * 101 not in first
+    assert first.count("RuntimeWarning: overflow encountered in exp") == 1
+    assert "the RuntimeWarning above was repeated 2 more times" in first
+    assert first.endswith("... 50 more ")
+    assert second.startswith("b" * 50 + "\n") and "b" * 51 not in second and "z" not in second
+    assert "overflow encountered in exp" in second and second.endswith("... 150 more ")
 
 
 @pytest.mark.skipif(not IS_ROOT, reason="isolation by user needs root")

@@ -10,6 +10,8 @@
 4. an all-zero result.
 It returns a sentence for the student, or None when nothing is recognised.
 """
+import re
+
 import numpy as np
 
 from autograder.checks.compare import shape_str, sym_rel_error
@@ -119,12 +121,29 @@ def likely_mistake(got, true, *, n=None, k=None, candidates=(), scalar=False):
 # Known mistakes, function by function (values they produce on the inputs)
 # ---------------------------------------------------------------------------
 
-def one_hot_shape_hint(got_shape, n, c, y):
-    if not isinstance(got_shape, tuple):
+def one_hot_hint(value, n, c, y):
+    """The likely mistake behind a one_hot result of the wrong shape or dtype, or None.
+
+    value: what one_hot(y, c) returned; n: len(y); c: num_classes; y: (n,) int labels.
+    Only a hint that fits what came back: a right-shaped array with the wrong dtype
+    never hears about its number of columns.
+    """
+    shape = getattr(value, "shape", None)
+    if not isinstance(shape, tuple):
         return None
-    if got_shape == (c, n) and c != n:
+    if shape == (n, c):
+        dtype = getattr(value, "dtype", None)
+        if dtype is None or dtype == np.float64:
+            return None
+        if dtype.kind in "iub":
+            return (f"Y has the right shape but dtype {dtype}: build it as floats, e.g. "
+                    "np.zeros((N, num_classes)) (float64 by default) and not "
+                    "np.zeros(..., dtype=int), or convert with .astype(np.float64)")
+        return (f"Y has the right shape but dtype {dtype}: the homework asks for float64, "
+                "e.g. np.zeros((N, num_classes)) or .astype(np.float64)")
+    if shape == (c, n) and c != n:
         return "your one-hot matrix is transposed: rows are examples, columns are classes"
-    if len(got_shape) == 2 and got_shape[0] == n and got_shape[1] == int(np.max(y)) + 1:
+    if len(shape) == 2 and shape[0] == n and shape[1] == int(np.max(y)) + 1:
         return ("the number of columns follows the largest label, not num_classes: "
                 "use num_classes columns even when some class does not occur")
     return None
@@ -237,6 +256,31 @@ def softmax_rows_hint(P):
             f"{rows.max():.4g}): divide each row by its own sum")
 
 
+def cross_entropy_zero_hint(case, J):
+    """The likely mistake behind a cross-entropy that fails on exact zeros in P, or None.
+
+    case: "perfect" (P equal to Y: zeros on the classes that are not the label) or
+    "true class zero" (probability 0 on the label); J: the float the student
+    returned (nan, inf or a wrong finite number). Code that already takes only
+    the log of the true class gets J = 0 for "perfect" and -log(0) = inf for
+    "true class zero": telling it to take only that log would be wrong advice.
+    """
+    if case == "perfect":
+        if J is not None and np.isnan(J):
+            return ("log(0) = -inf, and 0 * -inf = nan on the classes that are not the "
+                    "label: keep log away from exact zeros, e.g. np.log(np.clip(P, tiny, "
+                    "None)), or take only the log of the true class")
+        return None
+    if case == "true class zero":
+        if J is None or not np.isfinite(J):
+            return ("the log of a zero probability on the true class is -inf: clip P away "
+                    "from 0 before the log, e.g. np.log(np.clip(P, 1e-12, None))")
+        return ("a zero probability on the true class must cost a large positive loss: clip "
+                "P away from 0 before the log (e.g. np.clip(P, 1e-12, None)) rather than "
+                "dropping those entries or replacing their log by 0")
+    raise ValueError(case)
+
+
 def cross_entropy_candidates(J_true, n, k):
     """J_true: the right mean cross-entropy of an (n, k) batch."""
     J = float(J_true)
@@ -245,6 +289,19 @@ def cross_entropy_candidates(J_true, n, k):
                     "only (sum over classes, mean over examples)"),
             (-J, "the minus sign is missing"),
             (J / np.log(10.0), "log10 is used: cross-entropy uses the natural log, np.log")]
+
+
+NUMPY_TROUBLE = re.compile(r"RuntimeWarning: [^\n]*(divide by zero|invalid value|overflow)")
+
+
+def numpy_trouble(output):
+    """The first numpy warning of division by zero, invalid value or overflow in
+    a call's captured output (str), shortened for a message; None if there is none."""
+    match = NUMPY_TROUBLE.search(output or "")
+    if match is None:
+        return None
+    line = output[match.start():].split("\n", 1)[0]
+    return " ".join(line.split())[:200]
 
 
 def sce_backward_candidates(P, Y):

@@ -9,13 +9,20 @@ student's file is imported, then serves calls until its request pipe closes.
 
 Nothing here is trusted by the parent: every reply is re-validated there.
 """
+import io
 import json
 import os
 import resource
 import sys
 import traceback
+import warnings
 
 MB = 1 << 20
+# Room kept in the capture file (bounded by RLIMIT_FSIZE) for what must reach
+# the parent even after a flood: the first of each warning and the counts.
+RESERVED_FOR_NOTICES = 1 * MB
+MAX_WARNINGS_SHOWN_PER_CALL = 20
+MAX_WARNING_CHARS = 1000
 
 
 def apply_limits(limits, dedicated_user):
@@ -60,6 +67,162 @@ def describe_exception(error, student_file):
             "not_implemented": isinstance(error, NotImplementedError)}
 
 
+class OutputBudget:
+    """What the student's code prints during one call, bounded so the worker survives.
+
+    Everything goes to one file descriptor (the capture file, whose size
+    RLIMIT_FSIZE bounds: a write past it fails, and a failed flush used to end
+    the worker with exit code 120). Per call, the first `per_call` bytes are
+    written and the rest is dropped and counted; over the worker's life, at
+    most `lifetime` bytes of ordinary output. Warnings are written once per
+    call and place (as Python does by default) with their count at the end,
+    from the room kept for notices, so a flood of prints never hides them.
+    """
+
+    def __init__(self, fd, per_call, lifetime):
+        self.fd = fd
+        self.per_call = per_call
+        self.lifetime = lifetime
+        self.written_ordinary = 0  # over the worker's life, notices not counted
+        self.written_this_call = 0
+        self.dropped_this_call = 0
+        self.at_line_start = True
+        self.warnings_seen = {}  # (category, message, file, line) -> count, this call
+
+    def write(self, data, notice=False):
+        """Write bytes within the budget (notices: within the file's room only)."""
+        if not notice:
+            room = min(self.per_call - self.written_this_call,
+                       self.lifetime - self.written_ordinary)
+            if len(data) > room:
+                self.dropped_this_call += len(data) - max(room, 0)
+                data = data[:max(room, 0)]
+            self.written_this_call += len(data)
+            self.written_ordinary += len(data)
+        if notice and not self.at_line_start:
+            data = b"\n" + data  # after output cut mid-line
+        while data:
+            try:
+                count = os.write(self.fd, data)
+            except InterruptedError:
+                continue
+            except OSError:  # EFBIG once the file is full; nothing else can be done
+                self.dropped_this_call += len(data)
+                return
+            self.at_line_start = data[count - 1:count] == b"\n"
+            data = data[count:]
+
+    def show_warning(self, message, category, filename, lineno, file=None, line=None):
+        """warnings.showwarning: the first of each (warning, place) now, the rest counted."""
+        text = str(message)[:MAX_WARNING_CHARS]
+        key = (getattr(category, "__name__", "Warning"), text, str(filename), lineno)
+        seen = self.warnings_seen.get(key, 0)
+        if seen == 0 and len(self.warnings_seen) >= MAX_WARNINGS_SHOWN_PER_CALL:
+            key = ("other warnings", "", "", 0)
+            seen = self.warnings_seen.get(key, 0)
+        self.warnings_seen[key] = seen + 1
+        if seen == 0 and key[0] != "other warnings":
+            try:
+                formatted = warnings.formatwarning(text, category, filename, lineno, line)
+            except Exception:
+                formatted = f"{filename}:{lineno}: {key[0]}: {text}\n"
+            self.write(formatted[:2 * MAX_WARNING_CHARS].encode("utf-8", "replace"), notice=True)
+
+    def end_call(self):
+        """Write the counts of repeated warnings and of dropped bytes; start afresh."""
+        notes = []
+        for (kind, _, filename, lineno), count in self.warnings_seen.items():
+            if kind == "other warnings":
+                notes.append(f"... {count} more warnings of other kinds or places not shown\n")
+            elif count > 1:
+                notes.append(f"{filename}:{lineno}: the {kind} above was repeated "
+                             f"{count - 1} more times\n")
+        if self.dropped_this_call:
+            notes.append(f"... {self.dropped_this_call} more bytes of output dropped\n")
+        self.warnings_seen = {}
+        self.dropped_this_call = 0
+        self.written_this_call = 0
+        if notes:
+            self.write("".join(notes).encode("utf-8", "replace"), notice=True)
+
+
+class CappedBinaryOutput(io.RawIOBase):
+    """sys.stdout.buffer: bytes into the same budget."""
+
+    def __init__(self, budget):
+        super().__init__()
+        self.budget = budget
+
+    def writable(self):
+        return True
+
+    def write(self, data):
+        data = bytes(data)
+        self.budget.write(data)
+        return len(data)
+
+
+class CappedTextOutput(io.TextIOBase):
+    """sys.stdout and sys.stderr of the worker: text into the budget, never an error."""
+
+    def __init__(self, budget, name):
+        super().__init__()
+        self.budget = budget
+        self.name = name
+        self.buffer = CappedBinaryOutput(budget)
+
+    @property
+    def encoding(self):
+        return "utf-8"
+
+    @property
+    def errors(self):
+        return "backslashreplace"
+
+    def writable(self):
+        return True
+
+    def isatty(self):
+        return False
+
+    def fileno(self):
+        return self.budget.fd
+
+    def write(self, text):
+        if not isinstance(text, str):
+            raise TypeError(f"write() argument must be str, not {type(text).__name__}")
+        self.budget.write(text.encode("utf-8", "backslashreplace"))
+        return len(text)
+
+    def flush(self):
+        pass
+
+
+def capture_output(limits, fd=1):
+    """Route print, sys.stdout/err and warnings through one OutputBudget."""
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        pass
+    per_call = (limits["output_head_kb"] + limits["output_tail_kb"]) << 10
+    lifetime = max(0, limits["file_size_mb"] * MB - RESERVED_FOR_NOTICES)
+    budget = OutputBudget(fd, per_call, lifetime)
+    sys.stdout = sys.__stdout__ = CappedTextOutput(budget, "<stdout>")
+    sys.stderr = sys.__stderr__ = CappedTextOutput(budget, "<stderr>")
+    warnings.showwarning = budget.show_warning
+    return budget
+
+
+def flush_quietly():
+    """Flush whatever the student left as sys.stdout/err; never fatal to the worker."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except BaseException:
+            pass
+
+
 def make_step_counter(student_file):
     """A sys.settrace hook counting calls and executed lines in student frames."""
     steps = [0]
@@ -78,15 +241,15 @@ def make_step_counter(student_file):
     return steps, on_call
 
 
-def serve(module, student_file, in_fd, out_fd, wire):
+def serve(module, student_file, in_fd, out_fd, wire, budget):
     while True:
         try:
             request, arrays = wire.receive(in_fd, max_payload=1 << 40)
         except wire.PeerClosed:
             return
         reply, reply_arrays = handle(request, arrays, module, student_file, wire)
-        sys.stdout.flush()
-        sys.stderr.flush()
+        flush_quietly()
+        budget.end_call()
         wire.send(out_fd, reply, reply_arrays)
 
 
@@ -133,23 +296,23 @@ def main():
     in_fd, out_fd = settings["in_fd"], settings["out_fd"]
     student_file = os.path.abspath(settings["submission"])
     sys.path.insert(0, os.path.dirname(student_file))
+    budget = capture_output(settings["limits"])
     try:
         module = load_submission(student_file)
     except BaseException as error:
-        sys.stdout.flush()
-        sys.stderr.flush()
+        flush_quietly()
+        budget.end_call()
         wire.send(out_fd, dict(op="import_error", **describe_exception(error, student_file)))
         os._exit(0)
-    sys.stdout.flush()
-    sys.stderr.flush()
-    # Every numpy warning is printed, not only the first one per line: the
-    # stability checks read them from the output of each call.
-    import warnings
-
+    flush_quietly()
+    budget.end_call()
+    # Every warning reaches the budget, not only the first one per line: the
+    # stability checks read them from the output of each call, and the budget
+    # shows each (warning, place) once per call with its count.
     warnings.simplefilter("always")
     wire.send(out_fd, {"op": "ready", "network_blocked": layers.get("seccomp") is True,
                        "layers": layers})
-    serve(module, student_file, in_fd, out_fd, wire)
+    serve(module, student_file, in_fd, out_fd, wire, budget)
 
 
 if __name__ == "__main__":

@@ -164,6 +164,34 @@ class TestSigmoidBackward(GradientCase):
                                            ("8x24", (8, 24))], big=(100_000, 10))
 
 
+    @graded("sigmoid_backward.stability")
+    def test_7_stability(self):
+        """sigmoid_backward: exact 0 and 1 in A give dZ = 0 (no nan, no inf, no warning)"""
+        r = rng_for(self.key)
+        # exact edges beside ordinary values (a float32 sigmoid_backward rounds values
+        # that are merely close to 0 or 1, so those would measure precision, not stability)
+        A = ref().sigmoid_forward(r.normal(0, 2, size=(5, 6)))
+        A[0, :4] = [0.0, 1.0, 0.0, 1.0]
+        A[1:, 0] = [1.0, 0.0, 1.0, 0.0]
+        dA = r.normal(size=A.shape)
+        inputs = [("dA", dA), ("A (saturated: exact 0 and 1)", A)]
+        call = "sigmoid_backward(dA, A)"
+        hint = ("dZ = dA * A * (1 - A) needs no division and no log: a saturated unit "
+                "(A exactly 0 or 1) has dZ = 0. Dividing by A or (1 - A), or recovering Z "
+                "from A with a log, breaks there")
+        res = student().call(BWD, dA, A)
+        self.assert_array(BWD, res.value, A.shape, kind="number", name="dZ", inputs=inputs,
+                          call=call)
+        self.assert_finite(BWD, res.value, name="dZ", inputs=inputs, call=call, hint=hint)
+        self.assert_close(BWD, res.value, ref().sigmoid_backward(dA, A), name="dZ",
+                          inputs=inputs, call=call, extra_hint=hint)
+        warning = diagnose.numpy_trouble(res.output)
+        if warning:
+            self.fail_with(BWD, "numpy reported a division by zero, an invalid value or an "
+                                "overflow for A exactly 0 or 1", inputs=inputs, call=call,
+                           details=[f"your output: `{warning}`"], mistake=hint)
+
+
 # ---------------------------------------------------------------------------
 # Probes: fixed inputs with the awkward cases bugs hide in, for every function
 # of this suite; tests/test_catalog.py runs each catalogue variant on them.
@@ -180,6 +208,8 @@ def _probes_sigmoid_backward():
     for N, H in ((10, 4), (4, 4), (64, 5)):
         A = 1 / (1 + np.exp(-fixed_rng(N).normal(size=(N, H))))
         out.append((f"N={N},H={H}", (fixed_rng(N + 7).normal(size=(N, H)), A)))
+    saturated = np.array([[0.0, 1.0, 0.5, 1e-300], [1.0, 0.0, 1.0 - 2.0 ** -53, 0.25]])
+    out.append(("exact 0 and 1", (fixed_rng(3).normal(size=(2, 4)), saturated)))
     return out
 
 

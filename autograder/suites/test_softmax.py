@@ -138,8 +138,6 @@ class TestCrossEntropy(SuiteCase):
     def test_3_stability(self):
         """cross_entropy: finite with exact zeros in P; uniform predictions give ln K"""
         r = rng_for(self.key)
-        hint = ("log(0) = -inf, and 0 * -inf = nan: keep log away from exact zeros, e.g. "
-                "np.log(np.clip(P, tiny, None)) or take only the log of the true class")
         y = labels(r, 5, 4)
         Y = one_hot(y, 4)
         # perfect predictions: P == Y (zeros everywhere except the true class)
@@ -151,7 +149,8 @@ class TestCrossEntropy(SuiteCase):
         if not np.isfinite(j) or abs(j) > 1e-6:
             self.fail_with(CE, f"perfect predictions (P equal to Y, so P has exact zeros) "
                                f"should give J = 0; got {j}",
-                           inputs=[("P", Y), ("Y", Y)], call="cross_entropy(Y, Y)", mistake=hint)
+                           inputs=[("P", Y), ("Y", Y)], call="cross_entropy(Y, Y)",
+                           mistake=diagnose.cross_entropy_zero_hint("perfect", j))
         # a zero probability on the TRUE class: a large but finite loss
         P = probabilities(r, 5, 4)
         P[0] = 0.0
@@ -160,7 +159,8 @@ class TestCrossEntropy(SuiteCase):
         if j is None or not np.isfinite(j) or j <= 0:
             self.fail_with(CE, f"a zero probability on a true class should give a large finite "
                                f"loss; got {j}", inputs=[("P", P), ("Y", Y)],
-                           call="cross_entropy(P, Y)", mistake=hint)
+                           call="cross_entropy(P, Y)",
+                           mistake=diagnose.cross_entropy_zero_hint("true class zero", j))
         # uniform predictions: J = ln K
         for k in (4, 10):
             Yk = one_hot(labels(r, 6, k), k)
@@ -299,6 +299,37 @@ class TestSoftmaxCrossEntropyBackward(GradientCase):
                                            ("N=8, K=24", (8, 24))], big=(100_000, 10))
 
 
+    @graded("softmax_cross_entropy_backward.stability")
+    def test_7_stability(self):
+        """softmax_cross_entropy_backward: exact 0 and 1 in P give dZ = (P - Y) / N (no nan, no inf, no warning)"""
+        r = rng_for(self.key)
+        n, k = 6, 4
+        y = labels(r, n, k)
+        Y = one_hot(y, k)
+        P = probabilities(r, n, k)
+        P[0] = Y[0]  # a perfect prediction: zeros beside a one
+        P[1] = 0.0
+        P[1, (y[1] + 1) % k] = 1.0  # certain of a wrong class: zero on the true one
+        P[2, y[2]] = 0.0  # an exact zero on the true class, the rest spread
+        P[2] /= P[2].sum()
+        inputs = [("P (with exact 0 and 1)", P), ("Y", Y)]
+        call = "softmax_cross_entropy_backward(P, Y)"
+        hint = ("dZ = (P - Y) / N needs no division by P and no log: going through "
+                "dJ/dP = -Y / (N P) and the softmax Jacobian breaks where P is exactly 0")
+        res = student().call(SCE, P, Y)
+        self.assert_array(SCE, res.value, P.shape, kind="number", name="dZ", inputs=inputs,
+                          call=call)
+        self.assert_finite(SCE, res.value, name="dZ", inputs=inputs, call=call, hint=hint)
+        self.assert_close(SCE, res.value, ref().softmax_cross_entropy_backward(P, Y),
+                          name="dZ", inputs=inputs, call=call, n=n, k=k,
+                          candidates=diagnose.sce_backward_candidates(P, Y), extra_hint=hint)
+        warning = diagnose.numpy_trouble(res.output)
+        if warning:
+            self.fail_with(SCE, "numpy reported a division by zero, an invalid value or an "
+                                "overflow for P with exact 0 and 1", inputs=inputs, call=call,
+                           details=[f"your output: `{warning}`"], mistake=hint)
+
+
 # ---------------------------------------------------------------------------
 # Probes: fixed inputs with the awkward cases bugs hide in, for every function
 # of this suite; tests/test_catalog.py runs each catalogue variant on them.
@@ -327,6 +358,9 @@ def _probes_softmax_cross_entropy_backward():
     for N, K in ((10, 4), (64, 10), (5, 5), (7, 3)):
         P, Y = fixed_probabilities(N, K, N), np.eye(K)[fixed_labels(N, K, N + 1)]
         out.append((f"N={N},K={K}", (P, Y)))
+    Y = np.eye(3)[np.array([1, 0, 2, 1])]
+    P = np.array([[0.0, 1.0, 0.0], [0.0, 1.0, 0.0], [0.2, 0.8, 0.0], [0.3, 0.3, 0.4]])
+    out.append(("exact 0 and 1 in P", (P, Y)))
     return out
 
 

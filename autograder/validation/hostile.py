@@ -274,4 +274,15 @@ HOSTILE = [
             "(/opt, /srv, /home, /work, /tmp ...) and, if found, becomes it (needs Landlock "
             "where such a copy exists)", zero(r"not implemented"), base="stub",
             payloads=("confinement.py",), append="_nnag_steal_other_checkout()"),
+    # -- output through Python's own streams ------------------------------------------------------
+    hostile("print_flood_2GB", "prints 1 GB and writes 1 GB to sys.stderr at import and in "
+            "every train call; otherwise correct: the worker keeps the start and counts the rest",
+            full_marks(), append="_nnag_print_flood()",
+            prelude=("def _nnag_print_flood(megabytes=1024):\n"
+                     "    import sys\n"
+                     "    line = 'flood ' * 174762 + '\\n'  # about 1 MB\n"
+                     "    for _ in range(megabytes):\n"
+                     "        print(line, end='')\n"
+                     "        sys.stderr.write(line)\n"),
+            inject=in_function("train", "_nnag_print_flood()")),
 ]

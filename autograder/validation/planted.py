@@ -265,4 +265,42 @@ PLANTED = [
          "    half = X.shape[0] // 2\n"
          "    return np.vstack([linear_forward(X[:half], W, b), linear_forward(X[half:], W, b)])\n")],
             vectorization=True),
+    # -- backward layers at the edges: right on ordinary inputs, nan or warnings at 0 and 1 --
+    planted("sigmoid_backward_recovers_Z_by_log", "sigmoid_backward",
+            "Z recovered as -log(1/A - 1), then exp(-Z) / (1 + exp(-Z))^2: nan and warnings "
+            "for A exactly 0 or 1", [
+                (SIGMOID_BACKWARD,
+                 "    Z = -np.log(1.0 / A - 1.0)\n"
+                 "    E = np.exp(-Z)\n"
+                 "    return dA * E / (1.0 + E) ** 2\n")],
+            msg=r"A exactly 0 or 1"),
+    planted("sigmoid_backward_divides_by_A", "sigmoid_backward",
+            "dA / (1/A + 1/(1 - A)): the right values, division-by-zero warnings at 0 and 1", [
+                (SIGMOID_BACKWARD, "    return dA / (1.0 / A + 1.0 / (1.0 - A))\n")],
+            msg=r"division by zero"),
+    planted("ce_grad_through_dJ_dP", "softmax_cross_entropy_backward",
+            "dJ/dP = -Y / (N P) through the softmax Jacobian: nan where P is exactly 0", [
+                (SCE_BACKWARD,
+                 "    dP = -Y / (P * P.shape[0])\n"
+                 "    return P * (dP - (dP * P).sum(axis=1, keepdims=True))\n")],
+            msg=r"where P is exactly 0"),
+    planted("ce_grad_through_dJ_dP_nan_to_num", "softmax_cross_entropy_backward",
+            "the dJ/dP route with np.nan_to_num: finite, but 0 instead of -1/N where the true "
+            "class has P = 0", [
+                (SCE_BACKWARD,
+                 "    dP = -Y / (P * P.shape[0])\n"
+                 "    return np.nan_to_num(P * (dP - (dP * P).sum(axis=1, keepdims=True)))\n")],
+            msg=r"where P is exactly 0"),
+    # -- hints that fit the mistake seen ---------------------------------------------------
+    planted("one_hot_integer_dtype", "one_hot",
+            "np.zeros(..., dtype=int): the right shape and values, integer dtype", [
+                ("    Y = np.zeros((y.shape[0], num_classes))\n",
+                 "    Y = np.zeros((y.shape[0], num_classes), dtype=int)\n")],
+            msg=r"right shape but dtype int64"),
+    planted("cross_entropy_true_class_unclipped", "cross_entropy",
+            "only the log of the true class, without a clip: inf when it has probability 0", [
+                (CROSS_ENTROPY,
+                 "    picked = P[np.arange(P.shape[0]), np.argmax(Y, axis=1)]\n"
+                 "    return float(-np.log(picked).mean())\n")],
+            msg=r"zero probability on the true class is -inf: clip P away from 0"),
 ]
