@@ -39,9 +39,10 @@ def registry_requirements():
             if entry["requires"]}
 
 
-STRUCTURAL_REASON = ("a function that returns zeros of the right shape is trivially "
-                     "loop-free, leaves its arguments unchanged and gives the same result "
-                     "every time, so this test's points go only to a working `{function}`")
+STRUCTURAL_REASON = ("a function that returns zeros of the right shape passes this check "
+                     "too (it is trivially loop-free, leaves its arguments unchanged and "
+                     "gives the same result every time), so its points go only to a "
+                     "working `{function}`")
 
 
 class GradedResult(JSONTestResult):
