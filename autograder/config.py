@@ -85,6 +85,14 @@ TEST = Section("one graded test", {
                        choices=VISIBILITIES),
     "number": Leaf(str, "its number on Gradescope; written only in the handout's copy, "
                         "elsewhere it is \"<function's place>.<test's place>\"", required=False),
+    "requires": Leaf(list, "names of tests of the same function (visible, not gated "
+                           "themselves) that must pass for this one to earn its points: a "
+                           "structural property (loop-free, arguments unchanged, shapes) is "
+                           "worth something only in a function that works", required=False),
+    "consistent_with": Leaf(list, "\"function.test\" keys (visible, not gated themselves): "
+                                  "when this test passes only by agreeing with the student's "
+                                  "own other functions (not with the exact answer), it earns "
+                                  "its points only if these pass", required=False),
 })
 
 FUNCTION = Section("one graded function of neural_net.py", {
@@ -198,6 +206,7 @@ def check_config(raw):
             if not test["weight"] > 0:
                 raise ConfigError(f"config.json: functions.{name}.tests.{test_name}.weight "
                                   "must be positive")
+    check_gates(raw)
     total = sum(test["weight"] for function in raw["functions"].values()
                 for test in function["tests"].values())
     if not raw.get("visible_only") and abs(total - TOTAL_POINTS) > 1e-9:
@@ -205,15 +214,48 @@ def check_config(raw):
                           f"not {TOTAL_POINTS}")
 
 
+def check_gates(raw):
+    """Raise ConfigError unless every `requires` and `consistent_with` names a
+    test that exists, is visible (the handout's self-check can judge it) and
+    is not gated itself (so gates never chain and their order cannot matter)."""
+    tests = {f"{name}.{t}": test for name, function in raw["functions"].items()
+             for t, test in function["tests"].items()}
+    gated = {key for key, test in tests.items()
+             if test.get("requires") or test.get("consistent_with")}
+    for key, test in tests.items():
+        function = key.split(".", 1)[0]
+        named = [(f"{function}.{t}" if isinstance(t, str) else t, "requires", t)
+                 for t in test.get("requires", [])]
+        named += [(t, "consistent_with", t) for t in test.get("consistent_with", [])]
+        for target, what, written in named:
+            where = f"functions.{function}.tests.{key.split('.', 1)[1]}.{what}"
+            if not isinstance(written, str) or target not in tests:
+                raise ConfigError(f"config.json: {where} names {written!r}, which is not a "
+                                  "test" + (" of the same function" if what == "requires"
+                                            else " (\"function.test\")"))
+            if target == key:
+                raise ConfigError(f"config.json: {where} names the test itself")
+            if target in gated:
+                raise ConfigError(f"config.json: {where} names {written!r}, which is gated "
+                                  "itself; require the test it requires instead")
+            if tests[target].get("visibility", "visible") != "visible":
+                raise ConfigError(f"config.json: {where} names {written!r}, which is not "
+                                  "visible (the handout's self-check could never award it)")
+
+
 def flat_tests(raw):
-    """{"function.test": {function, weight, number, visibility}}, in registry order."""
+    """{"function.test": {function, weight, number, visibility, requires,
+    consistent_with}}, in registry order; requires and consistent_with are
+    tuples of "function.test" keys (empty when the test is not gated)."""
     tests = {}
     for i, (name, function) in enumerate(raw["functions"].items(), start=1):
         for j, (test_name, test) in enumerate(function["tests"].items(), start=1):
             tests[f"{name}.{test_name}"] = {
                 "function": name, "weight": test["weight"],
                 "number": test.get("number", f"{i}.{j}"),
-                "visibility": test.get("visibility", "visible")}
+                "visibility": test.get("visibility", "visible"),
+                "requires": tuple(f"{name}.{t}" for t in test.get("requires", ())),
+                "consistent_with": tuple(test.get("consistent_with", ()))}
     return tests
 
 

@@ -67,6 +67,36 @@ RESULTS_SCHEMA = {
 }
 
 
+def unmet_requirements(passed, requirements):
+    """The gated tests whose requirements are not all met.
+
+    passed: {test key: True if that test earned all its points}; a key that
+    is absent (not run, left out, errored, skipped) counts as not passed, so
+    a gate fails closed.
+    requirements: {gated test key: iterable of the test keys it needs}.
+    Returns {gated key: [the needed keys that did not pass]}, only for gated
+    keys with something missing. It reads outcomes only, never gated scores,
+    so the order in which tests ran cannot change the answer.
+    """
+    unmet = {}
+    for key, needed in requirements.items():
+        missing = [other for other in needed if not passed.get(other, False)]
+        if missing:
+            unmet[key] = missing
+    return unmet
+
+
+def withhold(test, message, not_checked_locally=False):
+    """Turn a test's result into "not awarded": score 0 and the reason why."""
+    test["score"] = 0.0
+    test["status"] = "failed"
+    test["output"] = message
+    test["output_format"] = "md"
+    if not_checked_locally:
+        test.setdefault("extra_data", {})["not_checked_locally"] = True
+    return test
+
+
 def finalize(data):
     """Cap every test's score to [0, max_score] and recompute the total.
 

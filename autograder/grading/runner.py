@@ -11,6 +11,7 @@ import unittest
 
 from gradescope_utils.autograder_utils.json_test_runner import JSONTestResult, JSONTestRunner
 
+from autograder.grading import results as results_io
 from autograder.grading.expected import NotCheckedLocally
 from autograder.sandbox.student import SubmissionError
 
@@ -30,6 +31,20 @@ def test_attribute(test, name, default=None):
     return getattr(method, name, default)
 
 
+def registry_requirements():
+    """{test key: keys it requires} from config.json's registry (`requires`)."""
+    from autograder.config import load_config
+
+    return {key: entry["requires"] for key, entry in load_config()["tests"].items()
+            if entry["requires"]}
+
+
+STRUCTURAL_REASON = ("a function that returns zeros of the right shape passes this check "
+                     "too (it is trivially loop-free, leaves its arguments unchanged and "
+                     "gives the same result every time), so its points go only to a "
+                     "working `{function}`")
+
+
 class GradedResult(JSONTestResult):
     def __init__(self, stream, descriptions, verbosity, results, leaderboard, failure_prefix,
                  student, default_time_s, run_deadline, progress=None):
@@ -42,6 +57,8 @@ class GradedResult(JSONTestResult):
         self.recorded = set()
         self.subtest_failures = {}
         self.setup_errors = []
+        self.by_key = {}      # test key -> its result dict
+        self.conditions = {}  # test key -> [(keys needed, reason)] recorded by the test
 
     # -- lifecycle ---------------------------------------------------------
     def startTest(self, test):
@@ -101,6 +118,12 @@ class GradedResult(JSONTestResult):
 
     def buildResult(self, test, err=None):
         result = super().buildResult(test, err)
+        key = test_attribute(test, "__graded_key__")
+        if key is not None:
+            self.by_key[key] = result
+            conditions = list(getattr(test, "credit_conditions", ()))
+            if conditions:
+                self.conditions[key] = conditions
         result["output_format"] = "md"
         if self.not_checked_locally:
             result["extra_data"] = {"not_checked_locally": True}
@@ -109,6 +132,44 @@ class GradedResult(JSONTestResult):
             if err is not None and printed and result.get("visibility", "visible") == "visible":
                 result["output"] = result.get("output", "") + student_output_block(printed)
         return result
+
+    # -- gates -------------------------------------------------------------
+    def apply_gates(self, requirements):
+        """Withhold the points of every gated test whose needed tests did not
+        all pass. requirements: {key: keys required} from the registry; the
+        conditions tests recorded are added. Fails closed."""
+        passed = {key: result.get("score", 0.0) >= result.get("max_score", 0.0)
+                  and not result.get("extra_data", {}).get("not_checked_locally")
+                  for key, result in self.by_key.items()}
+        unchecked = {key for key, result in self.by_key.items()
+                     if result.get("extra_data", {}).get("not_checked_locally")}
+        gates = [(key, tuple(needed), None) for key, needed in requirements.items()]
+        gates += [(key, tuple(needed), reason) for key, conditions in self.conditions.items()
+                  for needed, reason in conditions]
+        for key, needed, reason in gates:
+            result = self.by_key.get(key)
+            if result is None or not result.get("score", 0.0) > 0:
+                continue  # not run here, or already failed on its own
+            missing = results_io.unmet_requirements(passed, {key: needed}).get(key)
+            if missing:
+                results_io.withhold(result, self.gate_message(key, missing, reason),
+                                    not_checked_locally=all(m in unchecked for m in missing))
+
+    def gate_message(self, key, missing, reason):
+        function = key.split(".", 1)[0]
+        names = ", ".join(self.describe_test(other) for other in missing)
+        if reason is None:
+            return (f"**not awarded** until `{function}` returns the right values "
+                    f"({names} must pass first): "
+                    + STRUCTURAL_REASON.format(function=function) + ".")
+        return f"**not awarded**: {reason} (needs {names} to pass)."
+
+    def describe_test(self, key):
+        result = self.by_key.get(key)
+        if result is None:
+            return f"the test `{key}`, which did not run"
+        number = f"test {result['number']} " if result.get("number") else ""
+        return f"{number}\"{result.get('name', key)}\""
 
     def getOutput(self):
         if self.buffer and getattr(self, "_stdout_buffer", None) is None:
@@ -143,8 +204,11 @@ def student_output_block(printed):
 class GradedRunner(JSONTestRunner):
     """Runs the suites; every test appears in the results exactly once."""
 
-    def __init__(self, stream, student, default_time_s, run_deadline, progress=None, **kwargs):
+    def __init__(self, stream, student, default_time_s, run_deadline, progress=None,
+                 requirements=None, **kwargs):
+        """requirements: {test key: keys it requires}; None reads config.json."""
         super().__init__(stream=stream, failure_prefix="", **kwargs)
+        self.requirements = requirements
         self.progress = progress
         self.student = student
         self.default_time_s = default_time_s
@@ -170,6 +234,9 @@ class GradedRunner(JSONTestRunner):
         for test in tests:
             if test.id() not in result.recorded:
                 result.processResult(test, (AssertionError, AssertionError(reason), None))
+        requirements = (registry_requirements() if self.requirements is None
+                        else self.requirements)
+        result.apply_gates(requirements)
         self.json_data["execution_time"] = round(time.monotonic() - started, 2)
         if not self.json_data["leaderboard"]:
             del self.json_data["leaderboard"]

@@ -71,6 +71,21 @@ class SuiteCase(unittest.TestCase):
     longMessage = False
     maxDiff = None
 
+    # -- gating ------------------------------------------------------------
+    def run(self, result=None):
+        # conditions belong to one run of the test, never to an earlier one
+        self.credit_conditions = []
+        return super().run(result)
+
+    def credit_only_if(self, keys, reason):
+        """Award this test's points only if every test in `keys` ("function.test")
+        passes: for a pass that rests on agreement with the student's own
+        other functions (a constant forward agrees with a zero backward).
+        The runner judges it once every test has run (order-independent, and
+        a missing or failed test withholds the points); `reason` tells the
+        student why, in a sentence."""
+        self.__dict__.setdefault("credit_conditions", []).append((tuple(keys), reason))
+
     # -- about the running test --------------------------------------------
     @property
     def key(self):

@@ -303,4 +303,18 @@ PLANTED = [
                  "    picked = P[np.arange(P.shape[0]), np.argmax(Y, axis=1)]\n"
                  "    return float(-np.log(picked).mean())\n")],
             msg=r"zero probability on the true class is -inf: clip P away from 0"),
+    # -- a wrong forward beside its right backward: the backward keeps every point (its
+    # gradient matches the exact one on the forward's own output, so no gate withholds it)
+    planted("sigmoid_forward_doubled_slope", "sigmoid_forward", "sigmoid(2 Z); the backward is right", [
+        (SIGMOID_FORWARD, "    E = np.exp(-np.abs(2.0 * Z))\n"
+                          "    return np.where(Z >= 0, 1.0 / (1.0 + E), E / (1.0 + E))\n")]),
+    planted("linear_forward_bias_added_twice", "linear_forward",
+            "Z = X W^T + 2 b; the backward is right", [
+                (LINEAR_FORWARD, "    return X @ W.T + 2.0 * b\n")]),
+    planted("softmax_returns_uniform", "softmax",
+            "a constant 1/K in every entry; the backward is right", [
+                (SOFTMAX, "    return np.full(Z.shape, 1.0 / Z.shape[1])\n")]),
+    planted("forward_returns_uniform_P", "forward",
+            "P = 1/K everywhere (cache P too); backward is right", [
+                ("    P = softmax(Z2)\n", "    P = np.full(Z2.shape, 1.0 / Z2.shape[1])\n")]),
 ]
