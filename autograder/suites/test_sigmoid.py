@@ -115,6 +115,14 @@ class TestSigmoidBackward(GradientCase):
             A = ref().sigmoid_forward(Z)
             note = ("your `sigmoid_forward` did not return a usable array: checked with the "
                     "true A = sigmoid(Z) and the exact gradient instead")
+        elif not np.all((A > 0) & (A < 1)) or np.ptp(A) == 0:
+            # On A of only 0s and 1s (or a constant) the exact gradient A (1 - A) dA
+            # is zero or uninformative: nothing could tell a right backward from
+            # one returning zeros, so judge it where the sigmoid is not degenerate.
+            A = ref().sigmoid_forward(Z)
+            note = ("your `sigmoid_forward` returned values outside (0, 1) or a constant on "
+                    "ordinary Z: checked with the true A = sigmoid(Z) and the exact gradient "
+                    "instead")
         inputs = [("Z", Z), ("dA (random upstream gradient)", G), ("A = sigmoid_forward(Z)", A)]
         call = "sigmoid_backward(dA, sigmoid_forward(Z))"
         got = student().sigmoid_backward(G, A)

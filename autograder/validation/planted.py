@@ -317,4 +317,8 @@ PLANTED = [
     planted("forward_returns_uniform_P", "forward",
             "P = 1/K everywhere (cache P too); backward is right", [
                 ("    P = softmax(Z2)\n", "    P = np.full(Z2.shape, 1.0 / Z2.shape[1])\n")]),
+    planted("sigmoid_forward_step_function", "sigmoid_forward",
+            "A = 1 where Z > 0, else 0 (a step, not a sigmoid); the backward is right and is "
+            "judged on the true A", [
+                (SIGMOID_FORWARD, "    return (Z > 0).astype(float)\n")]),
 ]
