@@ -35,6 +35,31 @@ def visible_suite(suite):
     return unittest.TestSuite(kept)
 
 
+class FunctionProgress:
+    """A progress stream that prints "  running: FUNCTION" once per graded function.
+
+    The runner announces every test ("  running: softmax: rows sum to 1"); a
+    student only needs to see that the check moves on, one line per function.
+    """
+
+    def __init__(self, stream):
+        self.stream = stream
+        self.last = None
+
+    def write(self, text):
+        for line in text.splitlines():
+            if not line.strip().startswith("running:"):
+                continue
+            function = line.split("running:", 1)[1].split(":", 1)[0].strip()
+            if function != self.last:
+                self.last = function
+                print(f"  running: {function}", file=self.stream, flush=True)
+        return len(text)
+
+    def flush(self):
+        self.stream.flush()
+
+
 def run(path, stream=sys.stdout):
     """Grade the visible tests; returns the results dict."""
     from autograder.suites import graded, load_suites
@@ -42,30 +67,62 @@ def run(path, stream=sys.stdout):
     with tempfile.TemporaryDirectory() as scratch:
         return grade_submission(path, os.path.join(scratch, "results.json"),
                                 suite=visible_suite(load_suites()), bind=graded.set_student,
-                                stream=io.StringIO(), quiet=True, progress=stream)
+                                stream=io.StringIO(), quiet=True,
+                                progress=FunctionProgress(stream))
+
+
+def group_by_function(tests):
+    """[(function, [test, ...])] in the order the tests ran."""
+    groups = []
+    for test in tests:
+        function = function_of(test)
+        if not groups or groups[-1][0] != function:
+            groups.append((function, []))
+        groups[-1][1].append(test)
+    return groups
+
+
+def checked_locally(test):
+    return not test.get("extra_data", {}).get("not_checked_locally")
+
+
+def not_implemented_line(function, tests):
+    """One line for a function every checked test of which found it not implemented,
+    e.g. "== softmax  0/6  softmax is not implemented yet (...)"; None otherwise."""
+    checked = [test for test in tests if checked_locally(test)]
+    marker = f"{function} is not implemented yet"
+    if not checked or not all(test["status"] == "failed" and marker in test.get("output", "")
+                              for test in checked):
+        return None
+    possible = sum(test["max_score"] for test in checked)
+    first = next(line for line in checked[0]["output"].splitlines() if marker in line)
+    return f"== {function}  0/{possible:g}  {first.strip()}"
 
 
 def report_text(data):
-    """Per function: each test's verdict, points and (when failing) feedback."""
-    lines, current = [], None
+    """Per function: each test's verdict, points and (when failing) feedback;
+    a function not implemented yet is one line."""
+    lines = []
     earned = possible = 0.0
     local_only = 0
-    for test in data["tests"]:
-        function = function_of(test)
-        if function != current:
-            current = function
-            lines.append(f"\n== {function}")
-        unchecked = test.get("extra_data", {}).get("not_checked_locally")
-        if unchecked:
-            local_only += 1
-            lines.append(f"  [ -- ] {test['name']} (checked on Gradescope only)")
+    for function, tests in group_by_function(data["tests"]):
+        checked = [test for test in tests if checked_locally(test)]
+        local_only += len(tests) - len(checked)
+        earned += sum(test["score"] for test in checked)
+        possible += sum(test["max_score"] for test in checked)
+        summary = not_implemented_line(function, tests)
+        if summary is not None:
+            lines.append(summary)
             continue
-        earned += test["score"]
-        possible += test["max_score"]
-        mark = "PASS" if test["status"] == "passed" else "FAIL"
-        lines.append(f"  [{mark}] {test['score']:g}/{test['max_score']:g}  {test['name']}")
-        if mark == "FAIL" and test.get("output"):
-            lines += ["         " + line for line in test["output"].strip().splitlines()[:25]]
+        lines.append(f"\n== {function}")
+        for test in tests:
+            if not checked_locally(test):
+                lines.append(f"  [ -- ] {test['name']} (checked on Gradescope only)")
+                continue
+            mark = "PASS" if test["status"] == "passed" else "FAIL"
+            lines.append(f"  [{mark}] {test['score']:g}/{test['max_score']:g}  {test['name']}")
+            if mark == "FAIL" and test.get("output"):
+                lines += ["         " + line for line in test["output"].strip().splitlines()[:25]]
     if data.get("output") and not data["tests"]:
         lines.append(data["output"])
     lines.append(f"\nVisible points: {earned:g} / {possible:g}"
@@ -153,6 +210,11 @@ from autograder import PACKAGE_DIR  # noqa: E402
 GRADER_MODULES = ("__init__.py", "config.py", "commands/__init__.py", "commands/selfcheck.py")
 GRADER_PACKAGES = ("sandbox", "grading", "checks", "suites")
 STAFF_ONLY = ("harness.py", "exact.py")
+# gradescope-utils (MIT) is copied in, not installed: its decorators only set
+# attributes and its runner is the base of ours, so students need nothing from
+# PyPI beyond numpy and matplotlib, and the self-check scores like Gradescope.
+GRADESCOPE_UTILS_FILES = ("__init__.py", "autograder_utils/__init__.py",
+                          "autograder_utils/decorators.py", "autograder_utils/json_test_runner.py")
 ENTRY_SCRIPT = '''"""Run the visible tests on your neural_net.py, the way Gradescope does.
 
     python selfcheck.py                    # ./neural_net.py
@@ -169,6 +231,25 @@ from autograder.commands.selfcheck import main  # noqa: E402
 
 sys.exit(main())
 '''
+
+
+def gradescope_utils_files():
+    """arcname -> bytes of the installed gradescope-utils modules the grader imports,
+    with its license, under grader/ (next to the autograder package)."""
+    import importlib.metadata
+
+    import gradescope_utils
+
+    folder = os.path.dirname(os.path.abspath(gradescope_utils.__file__))
+    files = {}
+    for name in GRADESCOPE_UTILS_FILES:
+        with open(os.path.join(folder, *name.split("/")), "rb") as handle:
+            files[f"grader/gradescope_utils/{name}"] = handle.read()
+    license_text = importlib.metadata.distribution("gradescope-utils").read_text("LICENSE")
+    if not license_text:
+        raise RuntimeError("gradescope-utils' LICENSE is missing: it must ship with its code")
+    files["grader/gradescope_utils/LICENSE.txt"] = license_text.encode()
+    return files
 
 
 def hidden_keys(config):
@@ -240,6 +321,7 @@ def handout_files(reference_file):
             if package == "suites" and name.startswith("test_"):
                 source = strip_hidden_tests(source, keys)
             files[f"grader/autograder/{package}/{name}"] = source.encode()
+    files.update(gradescope_utils_files())
     visible = without_tests(load_config(derived=False), keys)
     files["grader/autograder/config.json"] = dump_config(visible).encode()
     with tempfile.TemporaryDirectory() as scratch:
