@@ -22,6 +22,7 @@ from autograder.grading import expected
 from autograder.config import dump_config, load_config, without_tests
 from autograder.grading.grade import grade_submission
 from autograder.grading.results import function_of
+from autograder.sandbox import portable
 
 HIDDEN_VISIBILITIES = ("hidden", "after_due_date", "after_published")
 
@@ -99,9 +100,9 @@ def not_implemented_line(function, tests):
     return f"== {function}  0/{possible:g}  {first.strip()}"
 
 
-def report_text(data):
+def report_text(data, mode=None):
     """Per function: each test's verdict, points and (when failing) feedback;
-    a function not implemented yet is one line."""
+    a function not implemented yet is one line. `mode`: the isolation line."""
     lines = []
     earned = possible = 0.0
     local_only = 0
@@ -129,6 +130,8 @@ def report_text(data):
                  + (f"  ({local_only} checks run on Gradescope only)" if local_only else ""))
     lines.append("Hidden tests on Gradescope check more values; passing here is necessary, "
                  "not sufficient.")
+    if mode:
+        lines.append(mode)
     return "\n".join(lines)
 
 
@@ -185,7 +188,7 @@ def main(argv=None):
         # A saved version (my_nn_v2.py) is checked as the neural_net.py it will be.
         path = shutil.copy(options.path, os.path.join(scratch, "neural_net.py"))
         data = run(path)
-        text = report_text(data)
+        text = report_text(data, portable.mode_line())
         print(text)
         if options.html:
             figures = {}
