@@ -31,7 +31,7 @@ import threading
 import time
 
 from autograder.sandbox import wire
-from autograder.sandbox.workers import WorkerDied
+from autograder.sandbox.workers import SIGNAL_NAMES, WorkerDied
 
 POSIX_ONLY_MODULES = ("fcntl", "pwd", "grp", "resource")
 RUNTIME_FILES = ("worker.py", "wire.py")
@@ -294,7 +294,8 @@ class Worker:
             return WorkerDied(f"was stopped after printing more than "
                               f"{self.output_limit >> 20} MB of output", None)
         if code < 0:
-            return WorkerDied(f"was killed by signal {-code}", code)
+            name = SIGNAL_NAMES.get(-code, f"signal {-code}")
+            return WorkerDied(f"was killed by signal {-code}: {name}", code)
         return WorkerDied(f"exited with code {code} (sys.exit, os._exit or a crash)", code)
 
     def output(self):
