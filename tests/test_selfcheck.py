@@ -59,6 +59,24 @@ def test_a_correct_file_passes_every_visible_test(handout, tmp_path):
     earned, possible = run.stdout.split("Visible points: ")[1].split()[0:3:2]
     assert float(earned) == float(possible) > 50
     assert run.returncode == 0
+    estimates = [line for line in run.stdout.splitlines() if line.startswith("  [ ~~ ] train:")]
+    assert len(estimates) == 2, run.stdout
+    assert "accuracy" in estimates[0] and ": 9/9: accuracy" in estimates[0], estimates
+    assert "lr = 10" in estimates[1] and ": 2/2: training loss" in estimates[1], estimates
+    assert all("estimated on public digits; Gradescope uses held-out digits" in line
+               for line in estimates)
+
+
+def test_the_train_estimate_catches_labels_shuffled_apart_from_their_digits(handout, tmp_path):
+    from autograder.validation.planted import PLANTED
+
+    entry = next(entry for entry in PLANTED if entry.name == "labels_not_shuffled_with_X")
+    path = tmp_path / "neural_net.py"
+    path.write_bytes(entry.source_bytes())
+    run = selfcheck(handout, str(path))
+    estimate = next(line for line in run.stdout.splitlines()
+                    if line.startswith("  [ ~~ ] train: accuracy"))
+    assert ": 0/9: accuracy" in estimate, estimate
 
 
 def test_a_planted_bug_is_named_with_feedback_and_the_html_has_plots(handout, tmp_path):
