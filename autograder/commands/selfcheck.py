@@ -3,11 +3,15 @@
     python selfcheck.py [neural_net.py] [--html report.html]     (in the handout)
     python -m autograder selfcheck [neural_net.py] [--html ...]  (in this repo)
 
-The same path as Gradescope: the file runs in a sandboxed worker and never in
-this process. Prints per function what passed and failed, with the feedback
-and the points, then the total of the visible points. Checks that need the
-staff solution on values only your code produced (held-out accuracy, timing
-against the reference) run on Gradescope only, and are listed as such.
+The same path as Gradescope: the file runs in a worker process and never in
+this process (the POSIX sandbox where it can run, else the portable worker of
+autograder/sandbox/portable.py; the report's last line says which). Prints
+per function what passed and failed, with the feedback and the points (a
+function not implemented yet is one line), then the total of the visible
+points. Checks that need the staff solution on values only your code
+produced run on Gradescope only, and are listed as such; the two end-to-end
+train tests are estimated on another split of the public digits instead,
+shown apart and not counted.
 """
 import argparse
 import base64
