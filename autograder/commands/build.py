@@ -30,6 +30,8 @@ from autograder import PACKAGE_DIR, ROOT
 REFERENCE_DIR = os.path.join(ROOT, "reference")
 TEMPLATE_DIR = os.path.join(ROOT, "student_template")
 HANDOUT_README = os.path.join(PACKAGE_DIR, "handout", "README.md")
+# The students' install files (version ranges; the README names them).
+HANDOUT_REQUIREMENTS = ("requirements.txt", "requirements-data.txt")
 DEFAULT_OUT = os.path.join(ROOT, "dist")
 UPLOAD_NAME = "autograder.zip"
 HANDOUT_NAME = "handout.zip"
@@ -230,11 +232,15 @@ def build_upload(out_dir=DEFAULT_OUT, root=ROOT):
 
 def handout_extra_files():
     """The student self-check, as {arcname: bytes} relative to the handout's folder:
-    selfcheck.py, the sandbox and the VISIBLE tests under grader/, and the
-    expected answers those tests need, recorded from the reference."""
+    selfcheck.py, the sandbox and the VISIBLE tests under grader/, the
+    expected answers those tests need (recorded from the reference), and the
+    requirements files the README's install lines name."""
     from autograder.commands import selfcheck
 
-    return selfcheck.handout_files(os.path.join(REFERENCE_DIR, "neural_net.py"))
+    files = selfcheck.handout_files(os.path.join(REFERENCE_DIR, "neural_net.py"))
+    for name in HANDOUT_REQUIREMENTS:
+        files[name] = read_bytes(os.path.join(PACKAGE_DIR, "handout", name))
+    return files
 
 
 def template_files(template_dir=TEMPLATE_DIR, reference_dir=REFERENCE_DIR):
@@ -266,6 +272,8 @@ HANDOUT_DESCRIPTIONS = {
     "selfcheck.py": "runs the visible Gradescope tests on your neural_net.py: "
                     "`python selfcheck.py`",
     "grader/": "what selfcheck.py needs (the sandbox and the visible tests); no need to read it",
+    "requirements.txt": "what to install: `pip install -r requirements.txt`",
+    "requirements-data.txt": "the offline digits: `pip install --no-deps -r requirements-data.txt`",
     "README.md": "this file",
 }
 

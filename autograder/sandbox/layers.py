@@ -29,6 +29,7 @@ MB = 1 << 20
 BWRAP_TMPFS_BYTES = 16 * MB
 CGROUP_EXTRA_MEMORY = 64 * MB  # page cache and kernel memory on top of RLIMIT_AS
 GATE_SCRIPT = 'read -r _ || exit 111; exec "$@" </dev/null'
+PRIVATE_PLACES = ("/tmp", "/var/tmp", "/run")  # empty tmpfs under bwrap
 
 _probe_lock = threading.Lock()
 _probed = {}
@@ -115,13 +116,30 @@ def bwrap_args(binds, chdir=None):
     args = ["--die-with-parent", "--new-session", "--unshare-user", "--unshare-net",
             "--unshare-ipc", "--unshare-pid", "--unshare-uts", "--unshare-cgroup-try",
             "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]
-    for place in ("/tmp", "/var/tmp", "/run"):
+    for place in PRIVATE_PLACES:
         args += ["--size", size, "--tmpfs", place]
     for option, path in binds:
         args += [option, path, path]
     if chdir:
         args += ["--chdir", chdir]
     return args
+
+
+def interpreter_binds(interpreter):
+    """Read-only binds that keep the interpreter's own tree visible under bwrap.
+
+    bwrap's /tmp, /var/tmp and /run are private and empty: an interpreter
+    installed there (a virtual environment in /tmp) would vanish for the
+    worker. Its prefix (PREFIX/bin/python -> PREFIX) is bound back, read-only;
+    never a whole private place.
+    """
+    binds = set()
+    for path in (os.path.abspath(interpreter), os.path.realpath(interpreter)):
+        prefix = os.path.dirname(os.path.dirname(path))
+        inside = [place for place in PRIVATE_PLACES if prefix.startswith(place + "/")]
+        if inside:
+            binds.add(("--ro-bind", prefix))
+    return tuple(sorted(binds))
 
 
 def prlimit_args(limits, dedicated_user):
@@ -413,6 +431,7 @@ def launch(layers, argv, *, limits, dedicated_user, binds, chdir, popen_kwargs):
     probe_ = layers.probe
     command = list(argv)
     if probe_.bwrap:
+        binds = tuple(binds) + interpreter_binds(argv[0])
         command = [probe_.bwrap] + bwrap_args(binds, chdir) + command
     if probe_.prlimit:
         command = [probe_.prlimit] + prlimit_args(limits, dedicated_user) + ["--"] + command

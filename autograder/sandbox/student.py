@@ -12,7 +12,7 @@ import time
 
 import numpy as np
 
-from autograder.sandbox import workers, wire
+from autograder.sandbox import portable, workers, wire
 from autograder.sandbox.wire import BadArray, Opaque  # noqa: F401  (re-exported for checks)
 
 
@@ -80,8 +80,10 @@ class Student:
         self.encoding = encoding  # the worker's copy keeps the file's own encoding
         self.filename = filename
         self.limits = config["limits"]
-        self.isolation = workers.Isolation(config.get("worker_user_prefix", "nnworker"))
-        self.runtime = workers.Runtime()
+        # workers.py's sandbox, or portable.py's child process where it cannot run
+        self.backend = portable.backend()
+        self.isolation = self.backend.Isolation(config.get("worker_user_prefix", "nnworker"))
+        self.runtime = self.backend.Runtime()
         self.python = python
         self.worker = None
         self.import_error = None
@@ -211,7 +213,7 @@ class Student:
             return self.worker
         self._discard_worker()
         started = time.monotonic()
-        worker = workers.Worker(self.runtime, self.isolation, self.source, self.limits,
+        worker = self.backend.Worker(self.runtime, self.isolation, self.source, self.limits,
                                 python=self.python, encoding=self.encoding)
         timeout = self.limits["startup_timeout_s"]
         try:

@@ -254,12 +254,21 @@ def _read_into(fd, view, deadline):
     while view:
         _wait(fd, False, deadline)
         try:
-            got = os.readv(fd, [view])
+            got = _read_some(fd, view)
         except BlockingIOError:
             continue
         if got == 0:
             raise PeerClosed()
         view = view[got:]
+
+
+def _read_some(fd, view):
+    """Read into view; returns the count (0 at end of file). os.readv is POSIX only."""
+    if hasattr(os, "readv"):
+        return os.readv(fd, [view])
+    data = os.read(fd, len(view))
+    view[:len(data)] = data
+    return len(data)
 
 
 def _read_exact(fd, size, deadline):

@@ -12,7 +12,6 @@ Nothing here is trusted by the parent: every reply is re-validated there.
 import io
 import json
 import os
-import resource
 import sys
 import traceback
 import warnings
@@ -27,6 +26,8 @@ MAX_WARNING_CHARS = 1000
 
 def apply_limits(limits, dedicated_user):
     """Hard resource limits; an unprivileged process cannot raise them back."""
+    import resource  # POSIX only: the portable mode never gets here
+
     def hard(which, value):
         resource.setrlimit(which, (value, value))
 
@@ -278,22 +279,40 @@ def handle(request, arrays, module, student_file, wire):
         return dict(op="raise", **describe_exception(error, student_file)), []
 
 
+def protocol_on_standard_streams():
+    """The portable mode's channel: (in_fd, out_fd) duplicated from stdin and
+    stdout, which then become /dev/null and the output capture (stderr), so
+    that nothing the student prints, even from C code, reaches the protocol."""
+    in_fd, out_fd = os.dup(0), os.dup(1)  # not inherited by the student's children
+    sys.stdout.flush()
+    os.dup2(2, 1)
+    null = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(null, 0)
+    os.close(null)
+    return in_fd, out_fd
+
+
 def main():
     settings = json.loads(sys.argv[1])
-    try:  # a session of its own; under bwrap it starts in its init's (see layers.py)
-        os.setsid()
-    except OSError:
-        pass  # already a session leader: started so by the parent
-    # The parent already set these limits before this interpreter started;
-    # setting them again costs nothing and holds where it could not.
-    apply_limits(settings["limits"], settings["dedicated_user"])
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-    import confine  # noqa: E402  (next to this file, copied with it)
+    if settings.get("portable"):
+        # autograder/sandbox/portable.py: no limits or confinement on this platform
+        in_fd, out_fd = protocol_on_standard_streams()
+        layers = {}
+    else:
+        try:  # a session of its own; under bwrap it starts in its init's (see layers.py)
+            os.setsid()
+        except OSError:
+            pass  # already a session leader: started so by the parent
+        # The parent already set these limits before this interpreter started;
+        # setting them again costs nothing and holds where it could not.
+        apply_limits(settings["limits"], settings["dedicated_user"])
+        import confine  # noqa: E402  (next to this file, copied with it)
 
-    layers = confine.confine(settings.get("confine", {}))
+        layers = confine.confine(settings.get("confine", {}))
+        in_fd, out_fd = settings["in_fd"], settings["out_fd"]
     import wire  # noqa: E402  (after the limits, like everything else)
 
-    in_fd, out_fd = settings["in_fd"], settings["out_fd"]
     student_file = os.path.abspath(settings["submission"])
     sys.path.insert(0, os.path.dirname(student_file))
     budget = capture_output(settings["limits"])

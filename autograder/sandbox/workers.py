@@ -7,9 +7,7 @@ a copy of the submission, and its stdout/stderr in a capture file whose
 growth the worker's RLIMIT_FSIZE bounds. The parent enforces every deadline
 itself: the worker's cooperation is never needed to stop it.
 """
-import fcntl
 import os
-import pwd
 import shutil
 import signal
 import subprocess
@@ -20,10 +18,13 @@ import time
 from autograder.sandbox import layers, wire
 
 RUNTIME_FILES = ("worker.py", "wire.py", "confine.py")
-SIGNAL_NAMES = {signal.SIGSEGV: "SIGSEGV (segmentation fault)", signal.SIGKILL: "SIGKILL",
-                signal.SIGXCPU: "SIGXCPU (CPU time limit)", signal.SIGABRT: "SIGABRT (abort)",
-                signal.SIGBUS: "SIGBUS", signal.SIGFPE: "SIGFPE", signal.SIGILL: "SIGILL",
-                signal.SIGTERM: "SIGTERM", signal.SIGXFSZ: "SIGXFSZ (file size limit)"}
+# getattr: several are POSIX only, and this module must import everywhere
+# (autograder/sandbox/portable.py uses WorkerDied).
+SIGNAL_NAMES = {getattr(signal, name): text for name, text in (
+    ("SIGSEGV", "SIGSEGV (segmentation fault)"), ("SIGKILL", "SIGKILL"),
+    ("SIGXCPU", "SIGXCPU (CPU time limit)"), ("SIGABRT", "SIGABRT (abort)"),
+    ("SIGBUS", "SIGBUS"), ("SIGFPE", "SIGFPE"), ("SIGILL", "SIGILL"), ("SIGTERM", "SIGTERM"),
+    ("SIGXFSZ", "SIGXFSZ (file size limit)")) if hasattr(signal, name)}
 
 
 class WorkerDied(Exception):
@@ -74,6 +75,8 @@ class Isolation:
 
 def claim_worker_user(prefix, max_users):
     """The first worker user nobody else holds: (passwd entry, open lock file)."""
+    import fcntl  # POSIX only, like everything of the worker user
+
     lock_dir = "/tmp/nnag-locks"
     os.makedirs(lock_dir, mode=0o700, exist_ok=True)
     for index in range(max_users):
@@ -90,6 +93,8 @@ def claim_worker_user(prefix, max_users):
 
 def ensure_worker_user(name, attempts=20):
     """The worker's passwd entry; created (system user, no groups) if missing."""
+    import pwd  # POSIX only
+
     for _ in range(attempts):
         try:
             return pwd.getpwnam(name)
