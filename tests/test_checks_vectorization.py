@@ -267,6 +267,8 @@ def test_code_built_from_strings_is_flagged_in_a_graded_path_and_at_import():
     """
     found = violations(at_import, "linear_forward")
     assert found and found[0].function == "<module>" and "exec" in found[0].construct
+    found = violations(at_import, "softmax")  # bound only by the exec
+    assert found and "exec" in found[0].construct
 
 
 def test_switching_the_tracer_off_and_threads_are_flagged():
@@ -327,3 +329,138 @@ def test_signature_problem():
     assert "linear_backward(dZ, cache)" in text
     assert vec.signature_problem(source, "softmax", 1, ["Z"]) is None
     assert vec.signature_problem(source, "one_hot", 2, ["y", "num_classes"]) is None
+
+
+# ---------------------------------------------------------------------------
+# The timing backstop and the whole check, through the real sandbox
+# ---------------------------------------------------------------------------
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+from autograder.suites import case, graded, harness  # noqa: E402
+
+REF = reference_source()
+SOFTMAX_BODY = "    E = np.exp(shifted)\n    return E / E.sum(axis=1, keepdims=True)\n"
+LINEAR_BWD = "    dX = dZ @ W\n    dW = dZ.T @ X\n"
+
+
+@pytest.fixture(scope="module")
+def sandbox():
+    Student = pytest.importorskip("autograder.sandbox.student").Student
+    reference = Student(REF, graded.CONFIG)
+    graded.set_reference_student(reference)
+    opened = []
+
+    def student_of(source):
+        proxy = Student(source, graded.CONFIG)
+        opened.append(proxy)
+        graded.set_student(proxy)
+        return proxy
+
+    yield student_of
+    for proxy in opened:
+        proxy.close()
+    graded.set_reference_student(None)
+    reference.close()
+
+
+class _Case(case.SuiteCase):
+    def runTest(self):
+        pass
+
+
+def _backstop(function, make_args, big):
+    """The backstop's verdict: None when it passes, else the failure text."""
+    try:
+        _Case()._timing_backstop(function, make_args, big, {}, graded.THRESHOLDS["vectorization"])
+    except AssertionError as failure:
+        return str(failure)
+    return None
+
+
+def _normal(size):
+    return [np.random.default_rng(size[0]).normal(0, 2, size=size)]
+
+
+def _layer_backward(size):
+    n, m, k = size
+    r = np.random.default_rng(n)
+    return [r.normal(size=(n, k)), r.normal(size=(n, m)), r.normal(size=(k, m)), r.normal(size=k)]
+
+
+def test_backstop_passes_the_reference(sandbox):
+    sandbox(REF)
+    assert _backstop("softmax", _normal, (100_000, 10)) is None
+
+
+def test_backstop_checks_the_value_it_timed(sandbox):
+    """Returning at once on large inputs is caught by the value, not the clock."""
+    sandbox(REF.replace(SOFTMAX_BODY, "    if Z.shape[0] > 10000:\n"
+                                      "        return np.full(Z.shape, 1.0 / Z.shape[1])\n"
+                        + SOFTMAX_BODY))
+    text = _backstop("softmax", _normal, (100_000, 10))
+    assert text and "wrong result on the large timing inputs" in text, text
+    assert "100000 x 10" in text
+
+
+def test_backstop_fails_a_loop_over_rows(sandbox):
+    sandbox(REF.replace(SOFTMAX_BODY, "    return np.array([np.exp(z) / np.exp(z).sum() "
+                                      "for z in shifted])\n"))
+    text = _backstop("softmax", _normal, (100_000, 10))
+    assert text and "far slower than a vectorized solution" in text, text
+
+
+def test_memory_on_the_timing_inputs_alone_costs_nothing(sandbox):
+    """N x K x M broadcasts exceed the memory at the timing size only: the
+    backstop times a quarter of the examples instead."""
+    sandbox(REF.replace(LINEAR_BWD, "    outer = dZ[:, :, None] * X[:, None, :]\n"
+                                    "    dX = (dZ[:, :, None] * W[None, :, :]).sum(axis=1)\n"
+                                    "    dW = outer.sum(axis=0)\n"))
+    assert _backstop("linear_backward", _layer_backward, (50_000, 32, 16)) is None
+    assert case.BACKSTOP_LOG[-1][1] == (12_500, 32, 16)
+
+
+def test_memory_everywhere_is_its_own_verdict_naming_the_line(sandbox):
+    source = REF.replace(LINEAR_BWD, "    big = np.ones((dZ.shape[0], 4000, 40))\n"
+                                     "    dX = dZ @ W\n    dW = dZ.T @ X\n")
+    sandbox(source)
+    text = _backstop("linear_backward", _layer_backward, (50_000, 32, 16))
+    assert text and "ran out of memory" in text and "far slower" not in text, text
+    for part in ("50000 x 32 x 16", "12500 x 32 x 16", f"{graded.CONFIG['limits']['memory_mb']} MB",
+                 "big = np.ones((dZ.shape[0], 4000, 40))"):
+        assert part in text, (part, text)
+    line = source.splitlines().index("    big = np.ones((dZ.shape[0], 4000, 40))") + 1
+    assert f"line {line}" in text
+
+
+def test_a_local_named_like_the_function_keeps_its_vectorized_point(sandbox):
+    proxy = sandbox(REF.replace("    return np.argmax(P, axis=1)\n",
+                                "    predict = np.argmax(P, axis=1)\n    return predict\n"))
+    results = harness.run(proxy, keys={"predict.vectorized"})
+    assert results["predict.vectorized"]["status"] == "passed", results
+
+
+def test_hidden_loops_lose_the_vectorized_point(sandbox):
+    """Each disguise of a loop, through the whole check (static analysis,
+    step counts, backstop)."""
+    disguises = {
+        "sgd_step": REF.replace(
+            "    return {name: value - lr * grads[name] for name, value in params.items()}\n",
+            "    import sys\n    sys.settrace(None)\n    new = {}\n"
+            "    for name, value in params.items():\n"
+            "        new[name] = np.array([v - lr * g for v, g in zip(value, grads[name])])\n"
+            "    return new\n"),
+        "softmax": REF.replace(SOFTMAX_BODY, "    return _rows(shifted)\n") + (
+            "\n_rows = lambda S: np.array([np.exp(s) / np.exp(s).sum() for s in S])\n"),
+        "predict": REF.replace(
+            "    return np.argmax(P, axis=1)\n",
+            "    namespace = {'np': np}\n"
+            "    exec('def rows(P):\\n    return np.array([int(np.argmax(p)) for p in P])',"
+            " namespace)\n    return namespace['rows'](P)\n"),
+    }
+    for function, source in disguises.items():
+        proxy = sandbox(source)
+        key = f"{function}.vectorized"
+        result = harness.run(proxy, keys={key})[key]
+        assert result["status"] == "failed", (function, result)

@@ -528,14 +528,20 @@ def static_violations(source, function, policy=None):
     """Violations in `function` and in everything of the file it uses.
 
     Returns a list of Violation (empty when clean), or None if the source
-    cannot be parsed or the module does not bind `function` at all.
+    cannot be parsed or the module does not bind `function` at all (when
+    import-time code could have bound it, e.g. with exec, that code's
+    violations are returned instead).
     """
     tree = parse(source) if isinstance(source, str) else source
     if tree is None:
         return None
     bound = bindings(tree)
+    import_time = _import_time_code(tree)
     if function not in bound:
-        return None
+        # Bound by code the analysis cannot follow (exec, globals()): say so.
+        hidden = [Violation(line, text, "<module>", ("<module>",))
+                  for line, text in _suspicious(import_time)]
+        return hidden or None
     own_policy = policy or POLICY.get(function, "layer")
     violations = []
     seen = set()
@@ -585,7 +591,6 @@ def static_violations(source, function, policy=None):
 
     # Code that runs at import time can rebind anything: what it uses that
     # hides work counts against every graded function.
-    import_time = _import_time_code(tree)
     for line, text in _suspicious(import_time):
         violations.append(Violation(line, text, "<module>", ("<module>",)))
     for line, callee in _module_references(import_time, bound):

@@ -108,8 +108,9 @@ class Student:
              **kwargs):
         """Run fn(*args, **kwargs) in the worker; returns a CallResult.
 
-        echo=True: the worker sends `args` back without running any code of
-        the submission (the timing backstop's measure of the transfer alone).
+        echo=True: the worker receives `args` and sends the last one back
+        without running any code of the submission (the timing backstop's
+        measure of the transfer alone).
         """
         if self.budget_exhausted:
             raise SubmissionError(f"{fn} was not run: the time limit for the whole grading "

@@ -315,7 +315,7 @@ class SuiteCase(unittest.TestCase):
             size = _shrunk(big, share)
             try:
                 self._time_at(function, make_args, size, kwargs, settings, expect, check,
-                              share, repeats=1 if share == 1 else 3)
+                              share)
                 return
             except MemoryLimit as error:
                 memory_error = error
@@ -326,15 +326,17 @@ class SuiteCase(unittest.TestCase):
                                "broadcast, an N x N matrix, np.eye(N)): compute the result "
                                "without it")
 
-    def _time_at(self, function, make_args, size, kwargs, settings, expect, check, share,
-                 repeats):
-        """Time the submission and the reference at `size`; fail if too slow or wrong."""
+    def _time_at(self, function, make_args, size, kwargs, settings, expect, check, share):
+        """Time the submission and the reference at `size`; fail if too slow or wrong.
+
+        The reference's times are the best of two (a pause of the machine
+        only ever adds time, and an inflated transfer would shrink the limit).
+        """
         args = make_args(size)
         answer = expect(args)
         try:
-            reference_time = _best_time(reference_student(), function, args, kwargs, repeats)
-            transfer_time = reference_student().call(
-                function, *args, answer, echo=True).elapsed / 2
+            reference_time = _best_time(reference_student(), function, args, kwargs, 2)
+            transfer_time = _transfer_time(reference_student(), function, args, answer, 2)
         except NotCheckedLocally:
             return  # the students' self-check has no reference to time against
         except SubmissionError:
@@ -353,6 +355,8 @@ class SuiteCase(unittest.TestCase):
             try:
                 reference_time = min(reference_time, _best_time(
                     reference_student(), function, args, kwargs, 1))
+                transfer_time = min(transfer_time, _transfer_time(
+                    reference_student(), function, args, answer, 1))
             except SubmissionError:
                 self.fail_with(function, GRADER_COULD_NOT_TIME)
             again = student().call(function, *args, **kwargs)
@@ -397,14 +401,30 @@ def _best_time(proxy, function, args, kwargs, repeats):
     return min(proxy.call(function, *args, **kwargs).elapsed for _ in range(repeats))
 
 
+def _transfer_time(proxy, function, args, answer, repeats):
+    """Seconds to send `args` to a worker and `answer` back, with no code of
+    the submission running: half the best round trip of both, echoed."""
+    return min(proxy.call(function, *args, answer, echo=True).elapsed
+               for _ in range(repeats)) / 2
+
+
 def _backstop_limit(reference_time, transfer_time, settings, share=1):
     """Seconds allowed: the transfer, `backstop_factor` times the reference's
     computation, and the slack (scaled with the size, so that the slack
-    alone never covers a loop over a smaller input)."""
+    alone never covers a loop over a smaller input).
+
+    The echo overstates the transfer a little (it also sends the answer in),
+    so the reference's computation is never taken below half its time: an
+    overstated transfer must not shrink the limit below what a correct but
+    heavier vectorized solution needs.
+    """
     transfer = min(max(transfer_time, 0.0), reference_time)
-    computation = reference_time - transfer
+    computation = max(reference_time - transfer, reference_time * MIN_COMPUTATION_SHARE)
     return (transfer + settings["backstop_factor"] * computation
             + settings["backstop_slack_s"] * share)
+
+
+MIN_COMPUTATION_SHARE = 0.5
 
 
 def _same_answer(got, expected):
