@@ -300,6 +300,22 @@ def test_switching_the_tracer_off_and_threads_are_flagged():
     assert any("computed name" in v.construct for v in violations(source, "predict"))
 
 
+def test_a_local_variable_named_like_a_builtin_is_not_the_builtin():
+    source = """
+    import numpy as np
+
+    def softmax(Z):
+        vars = Z - Z.max(axis=1, keepdims=True)
+        E = np.exp(vars)
+        return E / E.sum(axis=1, keepdims=True)
+
+    def sigmoid_forward(Z):
+        return vars(Z)
+    """
+    assert violations(source, "softmax") == []
+    assert any("vars()" in v.construct for v in violations(source, "sigmoid_forward"))
+
+
 def test_harmless_imports_and_main_guard_are_not_flagged():
     source = """
     import math

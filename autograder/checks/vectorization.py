@@ -452,13 +452,17 @@ def _is_regex_compile(node):
 
 def _suspicious(root):
     """(line, construct) for every use under `root` that makes the grader's
-    evidence worthless (code from strings, the tracer, introspection, threads)."""
-    hits = []
+    evidence worthless (code from strings, the tracer, introspection, threads).
+
+    A builtin's name counts where it can mean the builtin: a local variable
+    called `vars` is not it (a module-level one may be bound only in a branch
+    that never runs, so it still counts).
+    """
+    builtins_here = {name for name in SUSPICIOUS if name not in SUSPICIOUS_ATTRIBUTES_ONLY}
+    hits = [(line, SUSPICIOUS[name])
+            for line, name in _module_references(root, builtins_here)]
     for node in ast.walk(root):
-        if isinstance(node, ast.Name) and node.id in SUSPICIOUS \
-                and node.id not in SUSPICIOUS_ATTRIBUTES_ONLY:
-            hits.append((node.lineno, SUSPICIOUS[node.id]))
-        elif isinstance(node, ast.Attribute) and node.attr in SUSPICIOUS \
+        if isinstance(node, ast.Attribute) and node.attr in SUSPICIOUS \
                 and not _is_regex_compile(node):
             hits.append((node.lineno, SUSPICIOUS[node.attr]))
         elif isinstance(node, ast.Import):
