@@ -3,9 +3,12 @@
 Each must score no more than the all-zeros submission (`at_most`), and its
 visible output must not carry anything of a hidden test.
 """
-from autograder.validation.model import Entry, Expected, at_most, only  # noqa: F401
+from autograder.validation.model import Entry, at_most  # noqa: F401  (used by entries)
 
 CHEATS = []
+
+
+from autograder.validation.model import Expected, only  # noqa: E402
 
 
 # Loops hidden from the vectorization check. Each function computes the right
