@@ -359,6 +359,8 @@ from autograder.suites import case, graded, harness  # noqa: E402
 REF = reference_source()
 SOFTMAX_BODY = "    E = np.exp(shifted)\n    return E / E.sum(axis=1, keepdims=True)\n"
 LINEAR_BWD = "    dX = dZ @ W\n    dW = dZ.T @ X\n"
+SIG_BODY = ("    E = np.exp(-np.abs(Z))\n"
+            "    return np.where(Z >= 0, 1.0 / (1.0 + E), E / (1.0 + E))\n")
 
 
 @pytest.fixture(scope="module")
@@ -420,10 +422,17 @@ def test_backstop_checks_the_value_it_timed(sandbox):
     assert "100000 x 10" in text
 
 
-def test_backstop_fails_a_loop_over_rows(sandbox):
-    sandbox(REF.replace(SOFTMAX_BODY, "    return np.array([np.exp(z) / np.exp(z).sum() "
-                                      "for z in shifted])\n"))
-    text = _backstop("softmax", _normal, (100_000, 10))
+def test_backstop_fails_a_loop_over_the_elements(sandbox):
+    """The way students write it: numpy on one element at a time (about
+    1 us per element, 1e6 elements). The backstop alone does not separate
+    the tightest pure-Python loops from heavy vectorized code; the static
+    analysis and the step count catch those."""
+    sandbox(REF.replace(SIG_BODY, "    A = np.empty_like(Z)\n"
+                                  "    for i in range(Z.shape[0]):\n"
+                                  "        for j in range(Z.shape[1]):\n"
+                                  "            A[i, j] = 1.0 / (1.0 + np.exp(-Z[i, j]))\n"
+                                  "    return A\n"))
+    text = _backstop("sigmoid_forward", _normal, (100_000, 10))
     assert text and "far slower than a vectorized solution" in text, text
 
 
