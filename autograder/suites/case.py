@@ -304,8 +304,9 @@ class SuiteCase(unittest.TestCase):
         - Memory: inputs of this size are far beyond the homework's, so
           running out of memory here costs nothing by itself; the function is
           timed again on a quarter of the examples (with the slack scaled
-          down, so that a loop over the elements still cannot pass). Running
-          out of memory there too fails, with its own message.
+          down in proportion, so that the smaller size gives a loop no more
+          room than the full size). Running out of memory there too fails,
+          with its own message (the sizes, the limit, the line).
         """
         if reference_student() is None:
             return  # no reference here (self-check): Gradescope times it
@@ -369,7 +370,8 @@ class SuiteCase(unittest.TestCase):
             self.fail_with(function, f"is far slower than a vectorized solution: {elapsed:.2f} s "
                                      f"on large inputs (size {_size_text(size)}) where the "
                                      f"reference takes {reference_time:.3f} s, "
-                                     f"{transfer_time:.3f} s of it to send the data "
+                                     f"{min(transfer_time, reference_time):.3f} s of it to "
+                                     "send the data "
                                      f"(limit {limit:.2f} s)",
                            mistake="a Python loop over examples or elements")
 
