@@ -99,8 +99,8 @@ def test_helpers_are_followed_and_recursion_is_flagged():
     found = violations(source, "cross_entropy")
     assert any("recursion" in v.construct and v.line == 19 for v in found)
     found = violations(source, "sigmoid_forward")
-    assert any("defined at line 21" in v.construct and "np.vectorize" in v.construct
-               for v in found)
+    assert any(v.line == 21 and v.function == "vsig" and "np.vectorize" in v.construct
+               and "`sigmoid_forward` -> `vsig`" in v.describe() for v in found)
 
 
 def test_network_policy_allows_loops_over_layers_but_not_elementwise_helpers():
@@ -147,6 +147,7 @@ def test_layer_function_calls_are_checked_with_their_own_policy():
 
 
 def test_unparsable_or_missing_gives_none():
+    """None: the caller fails closed (nothing could be analysed)."""
     assert vec.static_violations("def softmax(:\n", "softmax") is None
     assert vec.static_violations("x = 1\n", "softmax") is None
 
@@ -155,7 +156,187 @@ def test_step_growth():
     assert vec.step_growth_problem([("N=8", 3), ("N=64", 3), ("K=24", 5)]) is None
     assert "grew from 19 (N=8) to 131 (N=64)" in vec.step_growth_problem(
         [("N=8", 19), ("N=64", 131)])
-    assert vec.step_growth_problem([("N=8", None), ("N=64", 131)]) is None
+
+
+def test_a_missing_or_zero_step_count_fails_the_check():
+    """No count (tracer off, code elsewhere) is no evidence: it never passes."""
+    for counts in ([("N=8", None), ("N=64", 3)], [("N=8", 3), ("N=64", None)],
+                   [("N=8", 0), ("N=64", 0)], [("N=8", 3), ("N=64", "3")], []):
+        problem = vec.step_growth_problem(counts)
+        assert problem and "could not be measured" in problem, counts
+
+
+def test_a_local_variable_named_like_the_function_is_not_recursion():
+    source = """
+    import numpy as np
+
+    def predict(params, X):
+        P, _ = forward(params, X)
+        predict = np.argmax(P, axis=1)
+        return predict
+
+    def forward(params, X):
+        return X, {}
+
+    def softmax(Z):
+        def inner(softmax):
+            return softmax / softmax.sum(axis=1, keepdims=True)
+        return inner(np.exp(Z))
+
+    def one_hot(y, num_classes):
+        return one_hot(y, num_classes) if False else np.eye(num_classes)[y]
+    """
+    assert violations(source, "predict") == []
+    assert violations(source, "softmax") == []
+    found = violations(source, "one_hot")  # a real call to itself still counts
+    assert [v.line for v in found] == [18] and "recursion" in found[0].construct
+
+
+LOOPING_HELPER = """
+import numpy as np
+import functools
+
+def _rows(Z, axis=1):
+    return np.array([np.exp(z) / np.exp(z).sum() for z in Z])
+"""
+
+
+def test_every_way_of_binding_a_graded_name_is_analysed():
+    """Assignment, alias, lambda, partial, decorator, a class instance, a
+    factory, `global` rebinding, a binding inside an `if`: all analysed."""
+    ways = {
+        "alias": "softmax = _rows\n",
+        "lambda": "softmax = lambda Z: np.array([np.exp(z) for z in Z])\n",
+        "partial": "softmax = functools.partial(_rows, axis=1)\n",
+        "decorator": ("def rowwise(f):\n    def wrapper(Z):\n"
+                      "        return np.array([f(z) for z in Z])\n    return wrapper\n\n"
+                      "@rowwise\ndef softmax(z):\n    return np.exp(z) / np.exp(z).sum()\n"),
+        "callable_object": ("class Rows:\n    def __call__(self, Z):\n"
+                            "        return _rows(Z)\n\nsoftmax = Rows()\n"),
+        "factory": "def make():\n    return _rows\n\nsoftmax = make()\n",
+        "global_rebinding": ("def softmax(Z):\n    return np.exp(Z)\n\n"
+                             "def _setup():\n    global softmax\n    softmax = _rows\n\n"
+                             "_setup()\n"),
+        "conditional": ("if True:\n    softmax = _rows\nelse:\n"
+                        "    def softmax(Z):\n        return np.exp(Z)\n"),
+        "tuple_assignment": "softmax, other = _rows, None\n",
+    }
+    for way, code in ways.items():
+        source = LOOPING_HELPER + "\n" + code
+        found = violations(source, "softmax")
+        assert found, way
+        assert any("comprehension" in v.construct for v in found), (way, found)
+
+
+def test_a_graded_name_imported_from_elsewhere_cannot_be_credited():
+    for code in ("from helpers import softmax\n", "from .helpers import rows as softmax\n",
+                 "import helpers as softmax\n"):
+        found = violations("import numpy as np\n" + code, "softmax")
+        assert found and any("cannot analyse" in v.construct or "of your own" in v.construct
+                             for v in found), code
+
+
+def test_code_built_from_strings_is_flagged_in_a_graded_path_and_at_import():
+    in_function = """
+    import numpy as np
+
+    def softmax(Z):
+        namespace = {"np": np}
+        exec("def f(Z):\\n    return np.array([np.exp(z) for z in Z])", namespace)
+        return namespace["f"](Z)
+
+    def sigmoid_forward(Z):
+        return eval("1 / (1 + np.exp(-Z))")
+
+    def one_hot(y, num_classes):
+        code = compile("np.eye(num_classes)[y]", "<string>", "eval")
+        return __import__("numpy").asarray(0)
+    """
+    assert any("exec" in v.construct for v in violations(in_function, "softmax"))
+    assert any("eval" in v.construct for v in violations(in_function, "sigmoid_forward"))
+    found = "\n".join(v.construct for v in violations(in_function, "one_hot"))
+    assert "compile" in found and "__import__" in found
+    assert violations(in_function, "linear_forward") is None  # not bound: fails closed
+    at_import = """
+    import numpy as np
+
+    exec("def softmax(Z):\\n    return np.array([np.exp(z) for z in Z])")
+
+    def linear_forward(X, W, b):
+        return X @ W.T + b
+    """
+    found = violations(at_import, "linear_forward")
+    assert found and found[0].function == "<module>" and "exec" in found[0].construct
+    found = violations(at_import, "softmax")  # bound only by the exec
+    assert found and "exec" in found[0].construct
+
+
+def test_switching_the_tracer_off_and_threads_are_flagged():
+    source = """
+    import sys
+    import threading
+    import numpy as np
+    from sys import settrace as quiet
+
+    def softmax(Z):
+        sys.settrace(None)
+        return np.exp(Z)
+
+    def sigmoid_forward(Z):
+        return 1 / (1 + np.exp(-Z))
+
+    def forward(params, X):
+        sys._getframe().f_trace_lines = False
+        return X, {}
+
+    def predict(params, X):
+        return getattr(np, "arg" + "max")(X, axis=1)
+    """
+    assert any("settrace" in v.construct for v in violations(source, "softmax"))
+    found = violations(source, "sigmoid_forward")  # module-level: every function
+    text = "\n".join(v.describe() for v in found)
+    assert "threading" in text and "settrace" in text, text
+    assert any("f_trace_lines" in v.construct for v in violations(source, "forward"))
+    assert any("computed name" in v.construct for v in violations(source, "predict"))
+
+
+def test_a_local_variable_named_like_a_builtin_is_not_the_builtin():
+    source = """
+    import numpy as np
+
+    def softmax(Z):
+        vars = Z - Z.max(axis=1, keepdims=True)
+        E = np.exp(vars)
+        return E / E.sum(axis=1, keepdims=True)
+
+    def sigmoid_forward(Z):
+        return vars(Z)
+    """
+    assert violations(source, "softmax") == []
+    assert any("vars()" in v.construct for v in violations(source, "sigmoid_forward"))
+
+
+def test_harmless_imports_and_main_guard_are_not_flagged():
+    source = """
+    import math
+    import time
+    import re
+    from functools import partial
+    import numpy as np
+    from numpy.linalg import norm
+
+    PATTERN = re.compile("x")
+
+    def softmax(Z):
+        shifted = Z - Z.max(axis=1, keepdims=True)
+        E = np.exp(shifted)
+        return E / E.sum(axis=1, keepdims=True)
+
+    if __name__ == "__main__":
+        import threading
+        exec("print(1)")
+    """
+    assert violations(source, "softmax") == []
 
 
 def test_signature_problem():
@@ -164,3 +345,147 @@ def test_signature_problem():
     assert "linear_backward(dZ, cache)" in text
     assert vec.signature_problem(source, "softmax", 1, ["Z"]) is None
     assert vec.signature_problem(source, "one_hot", 2, ["y", "num_classes"]) is None
+
+
+# ---------------------------------------------------------------------------
+# The timing backstop and the whole check, through the real sandbox
+# ---------------------------------------------------------------------------
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+from autograder.suites import case, graded, harness  # noqa: E402
+
+REF = reference_source()
+SOFTMAX_BODY = "    E = np.exp(shifted)\n    return E / E.sum(axis=1, keepdims=True)\n"
+LINEAR_BWD = "    dX = dZ @ W\n    dW = dZ.T @ X\n"
+SIG_BODY = ("    E = np.exp(-np.abs(Z))\n"
+            "    return np.where(Z >= 0, 1.0 / (1.0 + E), E / (1.0 + E))\n")
+
+
+@pytest.fixture(scope="module")
+def sandbox():
+    Student = pytest.importorskip("autograder.sandbox.student").Student
+    reference = Student(REF, graded.CONFIG)
+    graded.set_reference_student(reference)
+    opened = []
+
+    def student_of(source):
+        proxy = Student(source, graded.CONFIG)
+        opened.append(proxy)
+        graded.set_student(proxy)
+        return proxy
+
+    yield student_of
+    for proxy in opened:
+        proxy.close()
+    graded.set_reference_student(None)
+    reference.close()
+
+
+class _Case(case.SuiteCase):
+    def runTest(self):
+        pass
+
+
+def _backstop(function, make_args, big):
+    """The backstop's verdict: None when it passes, else the failure text."""
+    try:
+        _Case()._timing_backstop(function, make_args, big, {}, graded.THRESHOLDS["vectorization"])
+    except AssertionError as failure:
+        return str(failure)
+    return None
+
+
+def _normal(size):
+    return [np.random.default_rng(size[0]).normal(0, 2, size=size)]
+
+
+def _layer_backward(size):
+    n, m, k = size
+    r = np.random.default_rng(n)
+    return [r.normal(size=(n, k)), r.normal(size=(n, m)), r.normal(size=(k, m)), r.normal(size=k)]
+
+
+def test_backstop_passes_the_reference(sandbox):
+    sandbox(REF)
+    assert _backstop("softmax", _normal, (100_000, 10)) is None
+
+
+def test_backstop_checks_the_value_it_timed(sandbox):
+    """Returning at once on large inputs is caught by the value, not the clock."""
+    sandbox(REF.replace(SOFTMAX_BODY, "    if Z.shape[0] > 10000:\n"
+                                      "        return np.full(Z.shape, 1.0 / Z.shape[1])\n"
+                        + SOFTMAX_BODY))
+    text = _backstop("softmax", _normal, (100_000, 10))
+    assert text and "wrong result on the large timing inputs" in text, text
+    assert "100000 x 10" in text
+
+
+def test_backstop_fails_a_loop_over_the_elements(sandbox):
+    """The way students write it: numpy on one element at a time (about
+    1 us per element, 1e6 elements). The backstop alone does not separate
+    the tightest pure-Python loops from heavy vectorized code; the static
+    analysis and the step count catch those."""
+    sandbox(REF.replace(SIG_BODY, "    A = np.empty_like(Z)\n"
+                                  "    for i in range(Z.shape[0]):\n"
+                                  "        for j in range(Z.shape[1]):\n"
+                                  "            A[i, j] = 1.0 / (1.0 + np.exp(-Z[i, j]))\n"
+                                  "    return A\n"))
+    text = _backstop("sigmoid_forward", _normal, (100_000, 10))
+    assert text and "far slower than a vectorized solution" in text, text
+
+
+def test_memory_on_the_timing_inputs_alone_costs_nothing(sandbox):
+    """N x K x M broadcasts exceed the memory at the timing size only: the
+    backstop times a quarter of the examples instead."""
+    sandbox(REF.replace(LINEAR_BWD, "    outer = dZ[:, :, None] * X[:, None, :]\n"
+                                    "    dX = (dZ[:, :, None] * W[None, :, :]).sum(axis=1)\n"
+                                    "    dW = outer.sum(axis=0)\n"))
+    assert _backstop("linear_backward", _layer_backward, (50_000, 32, 16)) is None
+    assert case.BACKSTOP_LOG[-1][1] == (12_500, 32, 16)
+
+
+def test_memory_everywhere_is_its_own_verdict_naming_the_line(sandbox):
+    source = REF.replace(LINEAR_BWD, "    big = np.ones((dZ.shape[0], 4000, 40))\n"
+                                     "    dX = dZ @ W\n    dW = dZ.T @ X\n")
+    sandbox(source)
+    text = _backstop("linear_backward", _layer_backward, (50_000, 32, 16))
+    assert text and "ran out of memory" in text and "far slower" not in text, text
+    for part in ("50000 x 32 x 16", "12500 x 32 x 16", f"{graded.CONFIG['limits']['memory_mb']} MB",
+                 "big = np.ones((dZ.shape[0], 4000, 40))"):
+        assert part in text, (part, text)
+    line = source.splitlines().index("    big = np.ones((dZ.shape[0], 4000, 40))") + 1
+    assert f"line {line}" in text
+
+
+def test_a_local_named_like_the_function_keeps_its_vectorized_point(sandbox):
+    proxy = sandbox(REF.replace("    return np.argmax(P, axis=1)\n",
+                                "    predict = np.argmax(P, axis=1)\n    return predict\n"))
+    results = harness.run(proxy, keys={"predict.vectorized"})
+    assert results["predict.vectorized"]["status"] == "passed", results
+
+
+def test_hidden_loops_lose_the_vectorized_point(sandbox):
+    """Each disguise of a loop, through the whole check (static analysis,
+    step counts, backstop)."""
+    disguises = {
+        "sgd_step": REF.replace(
+            "    return {name: value - lr * grads[name] for name, value in params.items()}\n",
+            "    import sys\n    sys.settrace(None)\n    new = {}\n"
+            "    for name, value in params.items():\n"
+            "        new[name] = np.array([v - lr * g for v, g in zip(value, grads[name])])\n"
+            "    return new\n"),
+        "softmax": REF.replace(SOFTMAX_BODY, "    return _rows(shifted)\n") + (
+            "\n_rows = lambda S: np.array([np.exp(s) / np.exp(s).sum() for s in S])\n"),
+        "predict": REF.replace(
+            "    return np.argmax(P, axis=1)\n",
+            "    namespace = {'np': np}\n"
+            "    exec('def rows(P):\\n    return np.array([int(np.argmax(p)) for p in P])',"
+            " namespace)\n    return namespace['rows'](P)\n"),
+    }
+    for function, source in disguises.items():
+        proxy = sandbox(source)
+        key = f"{function}.vectorized"
+        result = harness.run(proxy, keys={key})[key]
+        assert result["status"] == "failed", (function, result)

@@ -106,8 +106,14 @@ class Student:
         proxy_call.__name__ = name
         return proxy_call
 
-    def call(self, fn, *args, trace=False, return_args=False, timeout=None, **kwargs):
-        """Run fn(*args, **kwargs) in the worker; returns a CallResult."""
+    def call(self, fn, *args, trace=False, return_args=False, timeout=None, echo=False,
+             **kwargs):
+        """Run fn(*args, **kwargs) in the worker; returns a CallResult.
+
+        echo=True: the worker receives `args` and sends the last one back
+        without running any code of the submission (the timing backstop's
+        measure of the transfer alone).
+        """
         if self.budget_exhausted:
             raise SubmissionError(f"{fn} was not run: the time limit for the whole grading "
                                   "run was used up by earlier tests", fn)
@@ -121,7 +127,8 @@ class Student:
             timeout = deadline - time.monotonic()
         arrays = []
         request = {
-            "op": "call", "fn": fn, "trace": bool(trace), "return_args": bool(return_args),
+            "op": "echo" if echo else "call",
+            "fn": fn, "trace": bool(trace), "return_args": bool(return_args),
             "args": [encode_argument(a, arrays) for a in args],
             "kwargs": {k: encode_argument(v, arrays) for k, v in kwargs.items()},
         }

@@ -255,6 +255,11 @@ def serve(module, student_file, in_fd, out_fd, wire, budget):
 
 
 def handle(request, arrays, module, student_file, wire):
+    if request.get("op") == "echo":  # the transfer alone, timed by the parent:
+        out_arrays = []                # every argument in, the last one back
+        echoed = [wire.decode_value(tree, arrays) for tree in request["args"]]
+        return {"op": "return", "value": wire.encode_value(echoed[-1], out_arrays),
+                "steps": None}, out_arrays
     name = request["fn"]
     function = getattr(module, name, None)
     if not callable(function):

@@ -9,7 +9,7 @@ import numpy as np
 
 from autograder.checks import compare, diagnose, feedback, vectorization
 from autograder.grading.expected import NotCheckedLocally
-from autograder.sandbox.student import StudentException, SubmissionError
+from autograder.sandbox.student import MemoryLimit, StudentException, SubmissionError
 from autograder.suites.graded import TESTS, THRESHOLDS, ref, reference_student, student
 from autograder.suites.inputs import copy_args
 
@@ -268,16 +268,26 @@ class SuiteCase(unittest.TestCase):
         the reference's result, or check(args, value) -> bool when results
         are not comparable (random init): the check needs a result of the
         right structure and shapes.
+
+        Every stage fails closed: a source that cannot be analysed, a step
+        count that is missing, or a timing that cannot be verified earns
+        nothing.
         """
         settings = THRESHOLDS["vectorization"]
         kwargs = kwargs or {}
         violations = vectorization.static_violations(student().source, function)
+        if violations is None:
+            self.fail_with(function, "could not be checked for loops: the grader found no "
+                                     f"definition of `{function}` it can read in the file",
+                           mistake=f"define it at the top level with `def {function}(...)`")
         if violations:
             lines = vectorization.format_violations(violations)
             self.fail_with(function, "is not vectorized: Python-level iteration found in "
-                                     "the code it runs", details=lines,
+                                     "the code it runs, or code the grader cannot check",
+                           details=lines,
                            mistake="replace the loop by whole-array numpy operations "
-                                   "(broadcasting, @, sum/max/argmax with axis=...)")
+                                   "(broadcasting, @, sum/max/argmax with axis=...), and "
+                                   "write everything as ordinary code in this file")
         expect = expected or (lambda args: getattr(ref(), function)(*copy_args(args), **kwargs))
         measurements = []
         for label, size in sizes:
@@ -292,33 +302,190 @@ class SuiteCase(unittest.TestCase):
         problem = vectorization.step_growth_problem(measurements, settings["step_slack"])
         if problem:
             self.fail_with(function, "is not vectorized: " + problem)
-        self._timing_backstop(function, make_args, big, kwargs, settings)
+        self._timing_backstop(function, make_args, big, kwargs, settings,
+                              expect=expect, check=check)
 
-    def _timing_backstop(self, function, make_args, big, kwargs, settings):
+    def _timing_backstop(self, function, make_args, big, kwargs, settings, *, expect=None,
+                         check=None):
         """Parent-timed: the submission against the reference in the same kind of
-        worker, on large inputs; catches loops hidden from the step count."""
+        worker, on large inputs; catches loops hidden from the step count.
+
+        - The value timed must be the right answer (a function that returns
+          at once on large inputs earns nothing).
+        - The limit is on the computation, not the transfer: the time to send
+          these arguments and this result is measured on the reference's
+          worker with no code running (an echo), and only the reference's
+          computation is multiplied by `backstop_factor`.
+        - Memory: inputs of this size are far beyond the homework's, so
+          running out of memory here costs nothing by itself; the function is
+          timed again on a quarter of the examples (with the slack scaled
+          down in proportion, so that the smaller size gives a loop no more
+          room than the full size). Running out of memory there too fails,
+          with its own message (the sizes, the limit, the line).
+        """
         if reference_student() is None:
             return  # no reference here (self-check): Gradescope times it
-        args = make_args(big)
+        expect = expect or (lambda args: getattr(ref(), function)(*copy_args(args), **kwargs))
+        memory_error = None
+        for share in BACKSTOP_SHARES:
+            size = _shrunk(big, share)
+            try:
+                self._time_at(function, make_args, size, kwargs, settings, expect, check,
+                              share)
+                return
+            except MemoryLimit as error:
+                memory_error = error
+                student().poisoned.pop(function, None)  # a smaller size may well fit
+        self.fail_with(function, _memory_problem(memory_error, big, _shrunk(big, share),
+                                                 student().source, student().limits),
+                       mistake="an intermediate array much larger than the inputs (a 3-d "
+                               "broadcast, an N x N matrix, np.eye(N)): compute the result "
+                               "without it")
+
+    def _time_at(self, function, make_args, size, kwargs, settings, expect, check, share):
+        """Time the submission and the reference at `size`; fail if too slow or wrong.
+
+        The reference's time is the best of two (a pause of the machine only
+        ever adds time, and a paused reference would inflate the limit ten
+        times); before failing, every time is measured once more.
+        """
+        args = make_args(size)
+        answer = expect(args)
         try:
-            reference_time = reference_student().call(function, *args, **kwargs).elapsed
-        except SubmissionError:
-            return  # the grader's reference worker failed: not the student's problem
+            reference_time = _best_time(reference_student(), function, args, kwargs, 2)
+            transfer_time = _transfer_time(reference_student(), function, args, answer, 1)
         except NotCheckedLocally:
             return  # the students' self-check has no reference to time against
-        elapsed = student().call(function, *args, **kwargs).elapsed
-        limit = settings["backstop_factor"] * reference_time + settings["backstop_slack_s"]
+        except SubmissionError:
+            self.fail_with(function, GRADER_COULD_NOT_TIME)
+        res = student().call(function, *args, **kwargs)
+        correct = check(args, res.value) if check else _same_answer(res.value, answer)
+        if not correct:
+            self.fail_with(function, f"returned a wrong result on the large timing inputs "
+                                     f"(size {_size_text(size)}), so its speed cannot be "
+                                     "credited",
+                           mistake="the same computation must work at every size; no "
+                                   "special case for large inputs")
+        elapsed = res.elapsed
+        limit = _backstop_limit(reference_time, transfer_time, settings, share)
         if elapsed > limit:  # time once more before failing (noise on half a vCPU)
             try:
-                reference_time = min(reference_time, reference_student().call(
-                    function, *args, **kwargs).elapsed)
+                reference_time = min(reference_time, _best_time(
+                    reference_student(), function, args, kwargs, 1))
+                transfer_time = min(transfer_time, _transfer_time(
+                    reference_student(), function, args, answer, 1))
             except SubmissionError:
-                return
-            elapsed = min(elapsed, student().call(function, *args, **kwargs).elapsed)
-            limit = settings["backstop_factor"] * reference_time + settings["backstop_slack_s"]
-        BACKSTOP_LOG.append((function, big, reference_time, elapsed, limit))
+                self.fail_with(function, GRADER_COULD_NOT_TIME)
+            again = student().call(function, *args, **kwargs)
+            if (check(args, again.value) if check else _same_answer(again.value, answer)):
+                elapsed = min(elapsed, again.elapsed)
+            limit = _backstop_limit(reference_time, transfer_time, settings, share)
+        BACKSTOP_LOG.append((function, size, reference_time, elapsed, limit))
         if elapsed > limit:
             self.fail_with(function, f"is far slower than a vectorized solution: {elapsed:.2f} s "
-                                     f"on large inputs ({big}) where the reference takes "
-                                     f"{reference_time:.3f} s (limit {limit:.2f} s)",
+                                     f"on large inputs (size {_size_text(size)}) where the "
+                                     f"reference takes {reference_time:.3f} s, "
+                                     f"{min(transfer_time, reference_time):.3f} s of it to "
+                                     "send the data "
+                                     f"(limit {limit:.2f} s)",
                            mistake="a Python loop over examples or elements")
+
+
+# Fail closed when the reference cannot be timed, and say whose problem it is.
+GRADER_COULD_NOT_TIME = ("could not be timed: the grader's reference failed on the large "
+                         "inputs (a problem of the grader, not of your code; ask the course "
+                         "staff to run the grading again)")
+
+# The timing backstop's sizes, as shares of the suite's large size: the full
+# size, then a quarter of the examples when the full size exceeds the memory.
+BACKSTOP_SHARES = (1, 0.25)
+
+
+def _shrunk(size, share):
+    """`size` with its first dimension (the examples) scaled by `share`."""
+    if share == 1:
+        return size
+    if isinstance(size, tuple):
+        return (max(1, int(size[0] * share)),) + tuple(size[1:])
+    return max(1, int(size * share))
+
+
+def _size_text(size):
+    return " x ".join(str(n) for n in size) if isinstance(size, tuple) else str(size)
+
+
+def _best_time(proxy, function, args, kwargs, repeats):
+    """The shortest of `repeats` parent-measured calls, in seconds."""
+    return min(proxy.call(function, *args, **kwargs).elapsed for _ in range(repeats))
+
+
+def _transfer_time(proxy, function, args, answer, repeats):
+    """Seconds to send `args` to a worker and `answer` back, with no code of
+    the submission running: half the best round trip of both, echoed."""
+    return min(proxy.call(function, *args, answer, echo=True).elapsed
+               for _ in range(repeats)) / 2
+
+
+def _backstop_limit(reference_time, transfer_time, settings, share=1):
+    """Seconds allowed: the transfer, `backstop_factor` times the reference's
+    computation, and the slack (scaled with the size, so that the slack
+    alone never covers a loop over a smaller input).
+
+    The echo overstates the transfer a little (it also sends the answer in),
+    so the reference's computation is never taken below half its time: an
+    overstated transfer must not shrink the limit below what a correct but
+    heavier vectorized solution needs.
+    """
+    transfer = min(max(transfer_time, 0.0), reference_time)
+    computation = max(reference_time - transfer, reference_time * MIN_COMPUTATION_SHARE)
+    return (transfer + settings["backstop_factor"] * computation
+            + settings["backstop_slack_s"] * share)
+
+
+MIN_COMPUTATION_SHARE = 0.5
+
+
+def _same_answer(got, expected):
+    """The timed value is the reference's answer: floats within a loose
+    tolerance (precision is the values tests' business), labels equal but
+    for near-ties (at most 0.1 % of them)."""
+    if isinstance(expected, dict):
+        return (isinstance(got, dict) and set(expected) <= set(got)
+                and all(_same_answer(got[k], v) for k, v in expected.items()))
+    if isinstance(expected, (tuple, list)):
+        return (isinstance(got, (tuple, list)) and len(got) == len(expected)
+                and all(_same_answer(g, e) for g, e in zip(got, expected)))
+    if isinstance(expected, np.ndarray) and expected.ndim > 0 and expected.dtype.kind in "iu":
+        return (isinstance(got, np.ndarray) and got.dtype.kind in "fiu"
+                and got.shape == expected.shape
+                and bool(np.all(np.isfinite(got.astype(np.float64))))
+                and float(np.mean(got == expected)) >= 0.999)
+    return matches(got, expected, tol=BACKSTOP_VALUE_TOL)
+
+
+BACKSTOP_VALUE_TOL = 1e-4
+
+
+def _memory_problem(error, big, smaller, source, limits):
+    """The memory verdict: the sizes tried, the limit, and the student's line
+    that allocated when the worker could tell it."""
+    text = (f"ran out of memory on the large timing inputs (size {_size_text(big)}, and "
+            f"again at {_size_text(smaller)}); the limit is {limits['memory_mb']} MB")
+    line = _memory_line(str(error), source)
+    if line:
+        number, code = line
+        text += f"; the large array is made at line {number}: `{code}`"
+    return text
+
+
+def _memory_line(message, source):
+    """(line number, stripped code) named in a MemoryLimit message, or None."""
+    found = re.search(r"\(line (\d+) of [^,]+, in ", message or "")
+    if not found:
+        return None
+    number = int(found.group(1))
+    lines = (source or "").splitlines()
+    if not 1 <= number <= len(lines):
+        return None
+    code = lines[number - 1].strip()
+    return (number, code[:117] + "..." if len(code) > 120 else code) if code else None

@@ -127,3 +127,19 @@ CORRECT = [
          "        return cross_entropy(P, Y), hits / X.shape[0]\n"),
     ], differs=("train",)),  # same values; the warnings differ
 ]
+
+CORRECT += [
+    correct("predict_local_named_predict",
+            "a local variable named like the function (not a recursive call)", [
+        ("    P, _ = forward(params, X)\n    return np.argmax(P, axis=1)\n",
+         "    P, _ = forward(params, X)\n    predict = np.argmax(P, axis=1)\n    return predict\n"),
+    ]),
+    correct("linear_backward_3d_broadcast",
+            "dX and dW through N x K x M broadcasts: vectorized, but above the memory limit "
+            "on the large timing inputs (fits on a quarter of them)", [
+        ("    dX = dZ @ W\n    dW = dZ.T @ X\n",
+         "    outer = dZ[:, :, None] * X[:, None, :]\n"
+         "    dX = (dZ[:, :, None] * W[None, :, :]).sum(axis=1)\n"
+         "    dW = outer.sum(axis=0)\n"),
+    ]),
+]
