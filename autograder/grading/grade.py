@@ -250,15 +250,17 @@ def hidden_last(suite):
     return ordered
 
 
-def in_number_order(tests):
-    """The results' tests sorted by their number ("2.10" after "2.9"), as the
-    handout lists them; tests without a number keep their place at the end."""
-    def number(test):
-        try:
-            return (0,) + tuple(int(part) for part in str(test.get("number")).split("."))
-        except ValueError:
-            return (1,)
-    return sorted(tests, key=number)
+def in_suite_order(results, suite):
+    """The results' tests (dicts with a "number") in the suite's own order, as
+    if hidden_last had not moved any; those it cannot place keep their order
+    at the end."""
+    from autograder.grading.runner import iter_tests, test_attribute
+
+    place = {}
+    for position, test in enumerate(iter_tests(suite)):
+        place.setdefault(test_attribute(test, "__number__"), position)
+    last = len(place)
+    return sorted(results, key=lambda result: place.get(result.get("number"), last))
 
 
 def grade_submission(submission, results_path, *, autograder_root=None, config=None,
@@ -297,7 +299,7 @@ def grade_submission(submission, results_path, *, autograder_root=None, config=N
                               default_time_s=limits["test_time_s"],
                               run_deadline=started + limits["run_time_s"], progress=progress)
         data = runner.run_suite(hidden_last(suite))
-        data["tests"] = in_number_order(data["tests"])
+        data["tests"] = in_suite_order(data["tests"], suite)
         data["output"] = summary_markdown(data, student)
         data["output_format"] = "md"
         data["execution_time"] = round(time.monotonic() - started, 2)
