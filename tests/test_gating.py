@@ -298,7 +298,8 @@ def test_constant_forward_and_zero_backward_earn_nothing(tmp_path):
                           (SIGMOID_BACKWARD, "    return np.zeros(np.shape(A))\n"))
     assert {k: t["score"] for k, t in tests.items()} == dict.fromkeys(KEYS, 0)
     gradient = tests["sigmoid_backward.gradient"]["output"]
-    assert "not awarded" in gradient and "`sigmoid_forward`" in gradient
+    # A constant A cannot tell a right backward from zeros: judged on the true A instead.
+    assert "a constant" in gradient and "exact gradient" in gradient and "all zeros" in gradient
     assert "trivially loop-free" in tests["sigmoid_backward.vectorized"]["output"]
 
 

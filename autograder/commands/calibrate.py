@@ -2,11 +2,12 @@
 
     python -m autograder calibrate [--seeds 20] [--write]
 
-Runs the REFERENCE `train` exactly as the suite runs the student's (same
-split, sizes and hyper-parameters from config.json thresholds.train_accuracy),
-for several seeds (the seed of init_params and of train's shuffle), and
-computes the held-out test accuracy with the reference forward, as the parent
-does. Full credit is set at the reference's WORST seed minus a margin, so a
+Runs the REFERENCE `train` exactly as the suite runs the student's (the
+same kind of secret task, checks/data.py secret_task, with the sizes and
+hyper-parameters of config.json thresholds.train_accuracy), for several seeds
+(each seed draws the task: split, pixel and label permutations, held-out
+noise; and is the seed of init_params and of train's shuffle), and computes
+the held-out test accuracy with the reference forward, as the parent does. Full credit is set at the reference's WORST seed minus a margin, so a
 correct implementation with another random stream (another init, another
 shuffle) still earns it. Prints the distribution; --write stores it and the
 tiers in config.json (only thresholds.train_accuracy is touched).
@@ -24,9 +25,15 @@ from autograder.checks.reference import reference
 from autograder.config import dump_config, load_config
 
 
+def task_for(settings, seed):
+    """The secret task of calibration seed `seed` (a grading draws its own)."""
+    return data.secret_task(np.random.default_rng(seed), settings["n_train"], settings["n_val"])
+
+
 def run_reference(settings, seed):
+    """(held-out accuracy, CPU seconds, relative change of W1) of the reference."""
     ref = reference()
-    split = data.grader_split(settings["n_train"], settings["n_val"])
+    split = task_for(settings, seed)
     params = ref.init_params(784, settings["n_hidden"], 10, seed)
     started = time.process_time()
     trained, history = ref.train(params, split["X_train"], split["y_train"], split["X_val"],
@@ -34,12 +41,13 @@ def run_reference(settings, seed):
                                  settings["batch_size"], seed)
     cpu = time.process_time() - started
     accuracy = float(np.mean(ref.predict(trained, split["X_test"]) == split["y_test"]))
-    return accuracy, cpu
+    live = ~data.dead_pixels(split["X_train"])
+    return accuracy, cpu, data.relative_change(params["W1"], trained["W1"], live)
 
 
 def run_lr10(settings, seed):
     ref = reference()
-    split = data.grader_split(settings["n_train"], settings["n_val"])
+    split = task_for(settings, seed)
     X, y = split["X_train"], split["y_train"]
     params = ref.init_params(784, settings["n_hidden"], 10, seed)
     Y = ref.one_hot(y, 10)
@@ -64,16 +72,19 @@ def main(argv=None):
     config = load_config()
     settings = config["thresholds"]["train_accuracy"]
     seeds = list(range(options.seeds))
-    accuracies, cpus = [], []
+    accuracies, cpus, changes = [], [], []
     for seed in seeds:
-        accuracy, cpu = run_reference(settings, seed)
+        accuracy, cpu, change = run_reference(settings, seed)
         accuracies.append(accuracy)
         cpus.append(cpu)
-        print(f"seed {seed}: held-out accuracy {accuracy:.4f}  ({cpu:.2f} s CPU)")
+        changes.append(change)
+        print(f"seed {seed}: held-out accuracy {accuracy:.4f}  ({cpu:.2f} s CPU, W1 moved "
+              f"{change:.3f})")
     worst, best = min(accuracies), max(accuracies)
     print(f"reference over {len(seeds)} seeds: min {worst:.4f}  median "
           f"{float(np.median(accuracies)):.4f}  max {best:.4f}  mean {np.mean(accuracies):.4f}"
           f"  sd {np.std(accuracies):.4f}")
+    print(f"W1's relative change: smallest {min(changes):.3f}")
     tiers = tiers_from(worst, settings["margin"])
     print("tiers [accuracy >=, fraction of the points]:", tiers)
     lr10 = config["thresholds"]["train_lr10"]

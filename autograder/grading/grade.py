@@ -7,6 +7,7 @@ path Gradescope takes too: run_autograder calls it with --gradescope-root.
 Whatever happens, a valid results.json is written.
 """
 import argparse
+import hashlib
 import io
 import json
 import os
@@ -19,6 +20,9 @@ from autograder.config import load_config
 from autograder.grading import results as results_io
 from autograder.grading.results import function_of
 SUBMISSION_NAME = "neural_net.py"
+# Grading seeds stay below 2**53 so that results.json's readers (JavaScript
+# numbers included) keep them exact for `grade --seed`.
+SEED_BITS = 52
 MAX_SUBMISSION_BYTES = 1 << 20
 IGNORED_DIRS = {"__MACOSX", "__pycache__", ".git", ".ipynb_checkpoints"}
 
@@ -160,15 +164,113 @@ def protect_grader_files():
 
 
 # ---------------------------------------------------------------------------
+# The grading seed: every test's inputs are drawn from it
+# ---------------------------------------------------------------------------
+
+def submission_id(autograder_root):
+    """The submission's id from Gradescope's submission_metadata.json, as text,
+    or None (no tree, no file, no id)."""
+    if not autograder_root:
+        return None
+    try:
+        with open(os.path.join(autograder_root, "submission_metadata.json"),
+                  encoding="utf-8") as handle:
+            metadata = json.load(handle)
+    except (OSError, ValueError):
+        return None
+    identifier = metadata.get("id") if isinstance(metadata, dict) else None
+    return None if identifier is None else str(identifier)
+
+
+def derive_seed(secret, identity):
+    """A seed in [0, 2**SEED_BITS) from the grader's secret and the submission's
+    identity (both bytes): unknowable without the secret."""
+    digest = hashlib.sha256(b"grading seed\0" + hashlib.sha256(secret).digest() + b"\0"
+                            + identity).digest()
+    return int.from_bytes(digest[:8], "big") >> (64 - SEED_BITS)
+
+
+def reference_is_recorded():
+    """True when the checks' reference answers are recorded ones (the students'
+    self-check replaying them, or the build recording them): their inputs must
+    stay the fixed ones the answers were recorded for."""
+    from autograder.checks import reference as reference_access
+    from autograder.grading import expected
+
+    module = reference_access._module
+    return (isinstance(module, (expected.Recorder, expected.Replayer))
+            or not os.path.exists(reference_access.REFERENCE_PATH))
+
+
+def grading_seed(student, autograder_root, explicit=None):
+    """The seed of this grading run's inputs, or None for the fixed inputs.
+
+    `explicit` (staff reproducing a run with `grade --seed`) wins. Otherwise
+    the seed comes from the reference's text (secret to students) and the
+    submission's id in submission_metadata.json (so each submission gets its
+    own inputs), or the submission's text where there is no id (a local run).
+    """
+    if explicit is not None:
+        return explicit
+    if reference_is_recorded():
+        return None
+    from autograder.checks.reference import reference_source
+
+    identity = submission_id(autograder_root)
+    if identity is not None:
+        identity = b"id:" + identity.encode()
+    else:
+        identity = b"text:" + hashlib.sha256((student.source or "").encode()).digest()
+    return derive_seed(reference_source().encode(), identity)
+
+
+# ---------------------------------------------------------------------------
 # Grading
 # ---------------------------------------------------------------------------
 
+def is_hidden(test):
+    from autograder.grading.runner import test_attribute
+
+    return test_attribute(test, "__visibility__", "visible") != "visible"
+
+
+def hidden_last(suite):
+    """The suite's tests with every hidden test after every visible one (each
+    group in its own order): a worker that has seen a hidden test's inputs
+    never serves a visible test afterwards, so no visible feedback (printed
+    output, an exception's message, a returned value) can carry them."""
+    import unittest
+
+    from autograder.grading.runner import iter_tests
+
+    tests = list(iter_tests(suite))
+    ordered = unittest.TestSuite()
+    ordered.addTests([test for test in tests if not is_hidden(test)])
+    ordered.addTests([test for test in tests if is_hidden(test)])
+    return ordered
+
+
+def in_suite_order(results, suite):
+    """The results' tests (dicts with a "number") in the suite's own order, as
+    if hidden_last had not moved any; those it cannot place keep their order
+    at the end."""
+    from autograder.grading.runner import iter_tests, test_attribute
+
+    place = {}
+    for position, test in enumerate(iter_tests(suite)):
+        place.setdefault(test_attribute(test, "__number__"), position)
+    last = len(place)
+    return sorted(results, key=lambda result: place.get(result.get("number"), last))
+
+
 def grade_submission(submission, results_path, *, autograder_root=None, config=None,
-                     suite=None, bind=None, stream=None, quiet=False, progress=None):
+                     suite=None, bind=None, stream=None, quiet=False, progress=None,
+                     seed=None):
     """Grade one submission and write results_path; returns the results dict.
 
     `suite` and `bind` (a function given the Student proxy) replace the
-    homework's suites, for testing the machinery itself.
+    homework's suites, for testing the machinery itself. `seed` reproduces
+    an earlier run's inputs (its results' extra_data["grading_seed"]).
 
     Never raises for anything the submission does, and writes a valid
     results.json (score 0 with a message) even if the grader itself fails.
@@ -176,6 +278,8 @@ def grade_submission(submission, results_path, *, autograder_root=None, config=N
     started = time.monotonic()
     stream = stream or sys.stdout
     student = None
+    from autograder.suites import inputs
+
     try:
         config = config or load_config()
         if autograder_root:
@@ -186,13 +290,16 @@ def grade_submission(submission, results_path, *, autograder_root=None, config=N
 
             suite, bind = load_suites(), graded.set_student
         bind(student)
+        seed = grading_seed(student, autograder_root, seed)
+        inputs.set_grading_seed(seed)
         from autograder.grading.runner import GradedRunner
 
         limits = config["limits"]
         runner = GradedRunner(stream=stream, student=student,
                               default_time_s=limits["test_time_s"],
                               run_deadline=started + limits["run_time_s"], progress=progress)
-        data = runner.run_suite(suite)
+        data = runner.run_suite(hidden_last(suite))
+        data["tests"] = in_suite_order(data["tests"], suite)
         data["output"] = summary_markdown(data, student)
         data["output_format"] = "md"
         data["execution_time"] = round(time.monotonic() - started, 2)
@@ -201,6 +308,8 @@ def grade_submission(submission, results_path, *, autograder_root=None, config=N
         layers = getattr(getattr(student, "isolation", None), "layers", None)
         if layers is not None:
             data.setdefault("extra_data", {})["isolation_layers"] = layers.describe()
+        if seed is not None:  # staff only, like the layers: `grade --seed` reproduces the run
+            data.setdefault("extra_data", {})["grading_seed"] = seed
         results_io.finalize(data)
         results_io.validate_results(data)
     except BaseException as error:  # the grader's own failure must still give a file
@@ -215,6 +324,7 @@ def grade_submission(submission, results_path, *, autograder_root=None, config=N
             results_io.write_results(results_path, data)
             raise
     finally:
+        inputs.set_grading_seed(None)
         if student is not None:
             student.close()
         if "autograder.suites.graded" in sys.modules:  # its lazily started reference worker
@@ -290,9 +400,14 @@ def main(argv):
     parser.add_argument("--results", default="results.json", help="where to write results.json")
     parser.add_argument("--gradescope-root", help="the /autograder tree to lock down first")
     parser.add_argument("--json", action="store_true", help="print results.json instead of a table")
+    parser.add_argument("--seed", type=int, help="reproduce a grading: the grading_seed of its "
+                                                 "results.json (extra_data)")
     options = parser.parse_args(argv)
+    if options.seed is not None and not 0 <= options.seed < 2 ** SEED_BITS:
+        parser.error(f"--seed must be in [0, 2**{SEED_BITS})")
     data = grade_submission(options.submission, options.results,
-                            autograder_root=options.gradescope_root, quiet=options.json)
+                            autograder_root=options.gradescope_root, quiet=options.json,
+                            seed=options.seed)
     if options.json:
         print(json.dumps(data, indent=2))
     return 0

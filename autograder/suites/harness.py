@@ -13,7 +13,7 @@ import json
 import unittest
 
 from autograder.grading.runner import iter_tests
-from autograder.suites import graded, load_suites
+from autograder.suites import graded, inputs, load_suites
 
 
 def select(suite, functions=None, keys=None):
@@ -32,8 +32,12 @@ def select(suite, functions=None, keys=None):
     return chosen
 
 
-def run(proxy, functions=None, keys=None, reference_proxy=None, modules=None):
+def run(proxy, functions=None, keys=None, reference_proxy=None, modules=None, seed=None):
     """Run the selected tests against proxy; results keyed by config key.
+
+    `seed` is the grading seed the inputs are drawn from (None: the fixed
+    inputs, the same in every run; an int: the inputs of a Gradescope run
+    with that seed).
 
     A result has "check_error" (the traceback) when the check itself raised
     something other than an AssertionError: a bug of the grader, not a failure.
@@ -42,8 +46,9 @@ def run(proxy, functions=None, keys=None, reference_proxy=None, modules=None):
 
     suite = select(load_suites() if modules is None else load_suites(modules), functions, keys)
     by_number = {entry["number"]: key for key, entry in graded.TESTS.items()}
-    previous = graded._student
+    previous, previous_seed = graded._student, inputs.grading_seed()
     graded.set_student(proxy)
+    inputs.set_grading_seed(seed)
     if reference_proxy is not None:
         graded.set_reference_student(reference_proxy)
     try:
@@ -51,6 +56,7 @@ def run(proxy, functions=None, keys=None, reference_proxy=None, modules=None):
         outcome = JSONTestRunner(stream=stream, buffer=True).run(suite)
     finally:
         graded.set_student(previous)
+        inputs.set_grading_seed(previous_seed)
     data = json.loads(stream.getvalue())
     results = {}
     for test in data["tests"]:

@@ -29,6 +29,9 @@ M, H, K = 6, 5, 3
 # Parameters "equal" k SGD steps within this relative error: far below the
 # difference one step makes, far above float32-accurate intermediates.
 SAME = 1e-6
+# The end-to-end runs move W1 by 0.5 or more relative to its initial values
+# (the reference, any seed); a run that leaves it within this did not train.
+LEARNED_CHANGE = 0.01
 USES = ("`train` relies on your `forward`, `backward` and `sgd_step` (and `one_hot`): if their "
         "tests fail, fix them first")
 
@@ -324,18 +327,52 @@ class TestTrain(SuiteCase):
                                    "order = rng.permutation(N)")
 
     # -- end to end ------------------------------------------------------------
+    def end_to_end_args(self, settings):
+        """(args of train, the task) for an end-to-end test: a task drawn from
+        the grading's secret seed (checks/data.py secret_task), the reference's
+        initial parameters, and an init/shuffle seed drawn from it too."""
+        r = rng_for(self.key)
+        task = data.secret_task(r, settings["n_train"], settings["n_val"])
+        seed = int(r.integers(0, 1000))
+        params = ref().init_params(784, settings["n_hidden"], 10, seed)
+        args = (params, task["X_train"], task["y_train"], task["X_val"], task["y_val"],
+                settings["lr"], settings["epochs"], settings["batch_size"], seed)
+        return args, task
+
+    def assert_trained_from(self, params, trained, X_train, call):
+        """The returned parameters come from `params` by gradient steps on X_train:
+        W1's columns of the pixels that are 0 in every training image come back
+        exactly as given (no gradient reaches them), and the others moved."""
+        dead = data.dead_pixels(X_train)
+        moved = data.moved_columns(params["W1"], trained["W1"], dead)
+        if moved:
+            self.fail_with(FN, f"the returned W1 differs from the given W1 in {moved} of the "
+                               f"{int(dead.sum())} columns of pixels that are 0 in every "
+                               "training image; gradient descent never changes those (their "
+                               "gradient is exactly 0), so these parameters were not trained "
+                               "from the given ones on the given data",
+                           call=call,
+                           mistake="train must start from the `params` it is given (no new "
+                                   "initialization, no stored weights) and change them only "
+                                   "by sgd_step with the gradients of the given training data")
+        change = data.relative_change(params["W1"], trained["W1"], ~dead)
+        if not change > LEARNED_CHANGE:
+            self.fail_with(FN, f"training changed W1 by only {change:.2g} (relative to its "
+                               "initial values): the parameters were not trained",
+                           call=call, details=[USES],
+                           mistake="return the parameters after the last update, not the "
+                                   "ones you were given")
+
     @graded("train.accuracy", partial=True)
     def test_8_accuracy(self, set_score=None):
         """train: accuracy on held-out MNIST digits after training (partial credit)"""
         set_score(0.0)
         settings = THRESHOLDS["train_accuracy"]
         weight = float(self.test_8_accuracy.__weight__)
-        split = data.grader_split(settings["n_train"], settings["n_val"])
-        params = ref().init_params(784, settings["n_hidden"], 10, settings["seed"])
-        args = (params, split["X_train"], split["y_train"], split["X_val"], split["y_val"],
-                settings["lr"], settings["epochs"], settings["batch_size"], settings["seed"])
+        args, split = self.end_to_end_args(settings)
         trained, history, res = self.run_train(*args,
                                                timeout=CONFIG["limits"]["train_timeout_s"])
+        self.assert_trained_from(args[0], trained, split["X_train"], train_call(*args))
         accuracy = float(np.mean(ref().predict(trained, split["X_test"]) == split["y_test"]))
         tiers = settings["tiers"]
         fraction = 0.0
@@ -356,17 +393,17 @@ class TestTrain(SuiteCase):
                            call=train_call(*args),
                            details=[f"points: {fraction:.0%} of {weight:g} (tiers: {table})",
                                     f"{settings['n_train']} training and {settings['n_val']} "
-                                    "validation digits are sent; the accuracy is measured on "
-                                    f"{len(split['y_test'])} other digits", USES])
+                                    "validation digits are sent, their pixels and labels "
+                                    "shuffled in a way drawn afresh for every grading; the "
+                                    f"accuracy is measured on {len(split['y_test'])} other, "
+                                    "noisy digits shuffled the same way", USES])
 
     @graded("train.lr10")
     def test_9_lr10(self):
         """train: with lr = 10 the loss stays finite and goes down"""
         settings = THRESHOLDS["train_lr10"]
-        split = data.grader_split(settings["n_train"], settings["n_val"])
-        params = ref().init_params(784, settings["n_hidden"], 10, settings["seed"])
-        args = (params, split["X_train"], split["y_train"], split["X_val"], split["y_val"],
-                settings["lr"], settings["epochs"], settings["batch_size"], settings["seed"])
+        args, split = self.end_to_end_args(settings)
+        params = args[0]
         call = train_call(*args)
         R = ref()
         Y = R.one_hot(split["y_train"], 10)
@@ -386,6 +423,7 @@ class TestTrain(SuiteCase):
             if any(v is None or not np.isfinite(v) for v in values):
                 self.fail_with(FN, f"history['train_loss'] is not finite at lr = 10: {values}",
                                call=call, mistake=hint)
+        self.assert_trained_from(params, trained, split["X_train"], call)
         before = R.cross_entropy(R.forward(params, split["X_train"])[0], Y)
         after = R.cross_entropy(R.forward(trained, split["X_train"])[0], Y)
         if not after < settings["max_loss_ratio"] * before:

@@ -10,7 +10,8 @@ An entry is a small, declarative variant of the staff solution:
 - `prelude` / `payloads` / `append`: module-level code, placed right after
   `import numpy as np`, or appended (payloads are files of ./hostile/);
 - `base`: "reference", "stub" (every function raises NotImplementedError) or
-  "raw" (the whole file is `raw`, bytes);
+  "raw" (the whole file is `raw`, bytes, or a function that returns them when
+  the submission is built: for sources that are costly to make);
 - a layout: `filename`, `folder` (nested), `extra_files`.
 
 The expected outcome is an `Expected`; validate.py judges a run against it.
@@ -68,6 +69,11 @@ class Expected:
       work, or games the checks, earns no more than the all-zeros one).
     message_contains: regular expressions (case-insensitive), each of which
     must match the top-level output or a failing test's output.
+    visible_output_lacks_hidden: a regular expression with one group, for a
+    submission that shows, in each call's feedback, a token derived from
+    that call's inputs: every token (group 1) found in a hidden test's output
+    must be absent from every visible test's output, and at least one must be
+    found (else the proof proves nothing).
     """
 
     score: Optional[float] = None
@@ -77,6 +83,7 @@ class Expected:
     may_lose_only: Tuple[str, ...] = ()
     at_most: Optional[float] = None
     message_contains: Tuple[str, ...] = ()
+    visible_output_lacks_hidden: str = ""
     max_seconds: float = 300.0
 
     @property
@@ -253,6 +260,8 @@ def payload_source(name):
 def build_source(entry):
     """The bytes of the submitted neural_net.py for `entry`."""
     if entry.base == "raw":
+        if callable(entry.raw):
+            return entry.raw()
         return entry.raw if entry.raw is not None else b""
     if entry.base == "reference":
         text = reference_source()

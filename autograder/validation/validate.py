@@ -301,6 +301,28 @@ def validate_structure(data):
             raise ValueError(f"test {test.get('name')!r} scores {score} of {worth}")
 
 
+def hidden_leaks(pattern, tests):
+    """Problems (list of str) if a token (group 1 of `pattern`) that a hidden
+    test's output shows also shows in a visible test's output, or if no hidden
+    test shows any token (the check would prove nothing)."""
+    def hidden(test):
+        return test.get("visibility", "visible") != "visible"
+
+    tokens = {match.group(1) for test in tests if hidden(test)
+              for match in re.finditer(pattern, str(test.get("output", "")))}
+    if not tokens:
+        return [f"no hidden test's output shows a token /{pattern}/: nothing to check"]
+    problems = []
+    for test in tests:
+        if hidden(test):
+            continue
+        leaked = sorted(token for token in tokens if token in str(test.get("output", "")))
+        if leaked:
+            problems.append(f"the visible test {test.get('name')!r} shows {len(leaked)} "
+                            f"token(s) of hidden tests' inputs ({leaked[0]}...)")
+    return problems
+
+
 def judge(expected, data, kind=None):
     """Problems (list of str) of results `data` against `expected`, plus the 'got' text."""
     problems = []
@@ -347,6 +369,8 @@ def judge(expected, data, kind=None):
     for pattern in expected.message_contains:
         if not re.search(pattern, haystack, re.IGNORECASE):
             problems.append(f"no message matches /{pattern}/")
+    if expected.visible_output_lacks_hidden:
+        problems.extend(hidden_leaks(expected.visible_output_lacks_hidden, tests))
     for test in failing:
         if not str(test.get("output", "")).strip():
             problems.append(f"failing test without a message: {test.get('name')}")
