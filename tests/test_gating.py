@@ -300,7 +300,9 @@ def test_constant_forward_and_zero_backward_earn_nothing(tmp_path):
     gradient = tests["sigmoid_backward.gradient"]["output"]
     # A constant A cannot tell a right backward from zeros: judged on the true A instead.
     assert "a constant" in gradient and "exact gradient" in gradient and "all zeros" in gradient
-    assert "trivially loop-free" in tests["sigmoid_backward.vectorized"]["output"]
+    # Withheld by the gate, or failed on its own by the timing backstop's value check.
+    vectorized = tests["sigmoid_backward.vectorized"]["output"]
+    assert "trivially loop-free" in vectorized or "wrong result on the large timing" in vectorized
 
 
 def test_the_right_backward_keeps_its_gradient_points_beside_a_wrong_forward(tmp_path):
