@@ -359,3 +359,153 @@ def test_threads_left_running_do_not_follow_into_the_next_call(make_student):
         "    return np.array([threading.active_count()])\n"))
     student.sigmoid_backward(np.ones(2), np.full(2, 0.5))
     assert list(student.one_hot(np.zeros(1, dtype=int), 2)) == [1]
+
+
+# -- a wire that cannot be broken -------------------------------------------------
+
+FORGE_REPLY = (
+    "def linear_forward(X, W, b):\n"
+    "    import json, os, struct, sys, time\n"
+    "    fd = json.loads(sys.argv[1])['out_fd']\n"
+    "    header = {header}\n"
+    "    os.write(fd, struct.pack('>I', len(header)) + header)\n"
+    "    time.sleep(30)\n")
+
+
+def assert_worker_gone(student):
+    assert student.worker is None
+    if student.isolation.dedicated_user:
+        assert sandbox.live_processes_of(student.isolation.user.pw_uid) == []
+
+
+def test_a_deeply_nested_reply_header_kills_the_worker_and_fails_cleanly(make_student):
+    student = make_student(with_override(FORGE_REPLY.format(header="b'[' * 65000")))
+    started = time.monotonic()
+    with pytest.raises(oracle.ProtocolViolation, match="invalid reply.*nested"):
+        student.linear_forward(*small_inputs())
+    assert time.monotonic() - started < 5  # not after the sleep: refused at once
+    assert_worker_gone(student)
+    np.testing.assert_allclose(student.sigmoid_forward(np.zeros(3)), 0.5)
+
+
+def test_a_reply_larger_than_the_answer_can_be_is_refused(make_student):
+    student = make_student(with_override(
+        "def linear_forward(X, W, b):\n    return np.zeros(64 << 20, dtype=np.uint8)\n"))
+    with pytest.raises(oracle.ProtocolViolation, match="exceeds the cap of 4"):
+        student.linear_forward(*small_inputs())
+    assert_worker_gone(student)
+    # A call may say how large its answer can be.
+    student = make_student(with_override(
+        "def linear_forward(X, W, b):\n    return np.zeros(1000)\n"))
+    with pytest.raises(oracle.ProtocolViolation, match="exceeds the cap"):
+        student.call("linear_forward", *small_inputs(), max_reply_bytes=4000)
+
+
+def test_any_exception_while_reading_a_reply_kills_the_worker(make_student, monkeypatch):
+    student = make_student(REFERENCE)
+    student.sigmoid_forward(np.zeros(3))
+    first = student.worker
+
+    def broken_receive(*args, **kwargs):
+        raise RuntimeError("a decoder bug")
+
+    monkeypatch.setattr(sandbox.wire, "receive", broken_receive)
+    with pytest.raises(oracle.ProtocolViolation, match="RuntimeError"):
+        student.sigmoid_forward(np.zeros(3))
+    assert student.worker is None and not first.alive
+    monkeypatch.undo()
+    np.testing.assert_allclose(student.sigmoid_forward(np.zeros(3)), 0.5)
+
+
+# -- deadlines that hold ----------------------------------------------------------
+
+def test_the_run_deadline_is_checked_on_every_call(make_student):
+    student = make_student(REFERENCE)
+    student.sigmoid_forward(np.zeros(3))
+    student.run_deadline = time.monotonic() - 0.01  # test_deadline and budget flag untouched
+    with pytest.raises(oracle.SubmissionError, match="whole grading run"):
+        student.sigmoid_forward(np.zeros(3))
+
+
+def test_worker_start_up_counts_against_the_test_deadline(make_student):
+    student = make_student(with_override("import time\ntime.sleep(4)\n"))
+    student.test_deadline = time.monotonic() + 1.0
+    started = time.monotonic()
+    with pytest.raises(oracle.CallTimeout, match="while neural_net.py was being imported"):
+        student.sigmoid_forward(np.zeros(3))
+    assert time.monotonic() - started < 2.5
+    assert student.import_error is None  # the import itself did nothing wrong
+    student.test_deadline = None
+    np.testing.assert_allclose(student.sigmoid_forward(np.zeros(3)), 0.5)
+
+
+def test_worker_restarts_are_bounded(make_student, monkeypatch):
+    monkeypatch.setattr(oracle, "MAX_WORKER_STARTS", 3)
+    student = make_student(with_override(
+        "def sigmoid_forward(Z):\n    import os\n    os._exit(3)\n"))
+    for _ in range(3):
+        with pytest.raises(oracle.WorkerCrashed, match="exited with code 3"):
+            student.sigmoid_forward(np.zeros(3))
+    with pytest.raises(oracle.WorkerCrashed, match="restarted 3 times"):
+        student.softmax(np.zeros((2, 3)))
+    assert student.worker_starts == 3
+
+
+def test_a_call_that_waits_without_using_cpu_is_judged_by_cpu_time(make_student):
+    # 3 s of wall-clock time but no CPU: what a loaded machine does to a correct
+    # call. The 2 s deadline is CPU time (wall cap 6 s), so it still answers.
+    student = make_student(with_override(
+        "def softmax(Z):\n    import time\n    time.sleep(3)\n"
+        "    E = np.exp(Z - Z.max(axis=1, keepdims=True))\n"
+        "    return E / E.sum(axis=1, keepdims=True)\n"))
+    np.testing.assert_allclose(student.softmax(np.zeros((2, 2))), 0.5)
+
+
+# -- grader faults are never the student's -----------------------------------------
+
+@pytest.fixture
+def unexecutable_python():
+    """An interpreter path the worker user cannot execute (root's private folder),
+    as with a pyenv or conda install under /root."""
+    import sys as _sys
+
+    folder = "/tmp/private-harden"
+    os.makedirs(folder, mode=0o700, exist_ok=True)
+    os.chmod(folder, 0o700)
+    path = os.path.join(folder, "python3")
+    if not os.path.lexists(path):
+        os.symlink(os.path.realpath(_sys.executable), path)
+    return path
+
+
+@pytest.mark.skipif(not IS_ROOT, reason="needs a worker user")
+def test_the_probe_fails_when_the_worker_cannot_run_the_interpreter(make_student,
+                                                                   unexecutable_python):
+    student = make_student(REFERENCE)
+    student.probe()  # the normal path works
+    student.python = unexecutable_python
+    with pytest.raises(oracle.GraderFault, match="worker"):
+        student.probe()
+
+
+@pytest.mark.skipif(not IS_ROOT, reason="needs a worker user")
+def test_grading_with_an_unusable_worker_path_charges_nothing(tmp_path, unexecutable_python):
+    from autograder.grading import grade
+
+    submission = tmp_path / "neural_net.py"
+    submission.write_text(REFERENCE)
+    settings = config()
+    settings["worker_python"] = unexecutable_python
+    data = grade.grade_submission(str(submission), str(tmp_path / "results.json"),
+                                  config=settings, quiet=True)
+    assert data["tests"] == []  # no test failed: none could be run
+    assert "not with your code" in data["output"]
+    assert "grader_fault" in data["extra_data"]
+    written = json.loads((tmp_path / "results.json").read_text())
+    assert written["extra_data"]["grader_fault"] == data["extra_data"]["grader_fault"]
+    # With a working interpreter the same call grades normally (no fault recorded).
+    del settings["worker_python"]
+    data = grade.grade_submission(str(submission), str(tmp_path / "results.json"),
+                                  config=settings, quiet=True,
+                                  suite=__import__("unittest").TestSuite(), bind=lambda s: None)
+    assert "grader_fault" not in data.get("extra_data", {})

@@ -208,7 +208,8 @@ def _receive(fd, deadline, max_header, max_payload):
     if length > max_header:
         raise WireError(f"header of {length} bytes exceeds the cap of {max_header}")
     raw = _read_exact(fd, length, deadline)
-    if json_depth(raw) > MAX_JSON_DEPTH:
+    few_brackets = raw.count(b"[") + raw.count(b"{") <= MAX_JSON_DEPTH  # the usual case: fast
+    if not few_brackets and json_depth(raw) > MAX_JSON_DEPTH:
         raise WireError(f"header nested more than {MAX_JSON_DEPTH} levels deep")
     try:
         header = json.loads(raw.decode("utf-8"))
