@@ -509,3 +509,27 @@ def test_grading_with_an_unusable_worker_path_charges_nothing(tmp_path, unexecut
                                   config=settings, quiet=True,
                                   suite=__import__("unittest").TestSuite(), bind=lambda s: None)
     assert "grader_fault" not in data.get("extra_data", {})
+
+
+@pytest.mark.skipif(not IS_ROOT, reason="needs a worker user")
+def test_detached_daemons_are_killed_and_the_worker_kept(make_student):
+    student = make_student(with_override(
+        "import os as _os, time as _time\n"
+        "for _ in range(3):\n"
+        "    if _os.fork() == 0:\n"
+        "        _os.setsid()\n"
+        "        if _os.fork() == 0:\n"
+        "            _end = _time.time() + 60\n"
+        "            while _time.time() < _end:\n"
+        "                pass\n"
+        "        _os._exit(0)\n"
+        "_time.sleep(0.3)\n"))
+    np.testing.assert_allclose(student.sigmoid_forward(np.zeros(3)), 0.5)
+    worker = student.worker
+    uid = student.isolation.user.pw_uid
+    time.sleep(0.2)
+    alive = sandbox.live_processes_of(uid)
+    chain = {worker.process.pid, worker.launched.worker_pid}
+    assert len([pid for pid in alive if pid not in chain]) <= 1  # at most bwrap's init left
+    np.testing.assert_allclose(student.sigmoid_forward(np.zeros(3)), 0.5)
+    assert student.worker is worker  # the same worker, still serving

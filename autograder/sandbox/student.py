@@ -27,6 +27,9 @@ MAX_WORKER_STARTS = 40
 # the reply is allocated; max_reply_mb caps it in any case.
 REPLY_FLOOR_BYTES = 4 << 20
 REPLY_FACTOR = 4
+# After a call this long, processes the submission left running (detached
+# daemons) are looked for and killed; quicker calls skip the /proc scan.
+STRAY_CHECK_AFTER_S = 0.1
 # How long the clean-up after a run may take at most.
 CLOSE_CLEANUP_S = 20.0
 # The worker-path probe: a submission of the grader's own that needs numpy.
@@ -187,6 +190,8 @@ class Student:
         output = self._output(worker)
         if worker.left_something_running():
             self._discard_worker()
+        elif elapsed > STRAY_CHECK_AFTER_S:
+            worker.kill_strays()
         return self._interpret(fn, header, reply_arrays, elapsed, output, bool(return_args))
 
     def _check_budget(self, fn):
@@ -340,6 +345,7 @@ class Student:
             raise
         else:
             if header.get("op") == "ready":
+                worker.kill_strays()  # daemons started by the import
                 self.worker = worker
                 self.network_blocked = worker.network_blocked
                 self.overhead_s += time.monotonic() - started

@@ -368,6 +368,34 @@ class Worker:
         except (OSError, ValueError):
             return False
 
+    def kill_strays(self):
+        """Kill every process of the worker user except this worker itself.
+
+        Between calls the worker is the only process its user may have: any
+        other (a detached daemon started at import or in an earlier call) only
+        competes with the submission for the CPU, or waits to tamper. Returns
+        how many were killed.
+        """
+        if not self.isolation.dedicated_user:
+            return 0
+        worker_pid = self.launched.worker_pid
+        if self.launched.bwrapped and worker_pid == self.process.pid:
+            return 0  # the interpreter under bwrap is not found yet: never guess
+        keep = {self.process.pid}
+        pid = worker_pid
+        for _ in range(8):  # the launch chain: worker <- bwrap's init <- bwrap
+            if pid is None or pid in keep:
+                break
+            keep.add(pid)
+            pid = parent_pid(pid)
+        strays = [pid for pid in live_processes_of(self.isolation.user.pw_uid) if pid not in keep]
+        for pid in strays:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+        return len(strays)
+
     @property
     def alive(self):
         return self.request_fd >= 0 and self.process.poll() is None
@@ -457,6 +485,15 @@ def kill_all_processes_of(uid, attempts=50):
                 pass
         time.sleep(0.02)
     return False
+
+
+def parent_pid(pid):
+    """pid's parent (from /proc), or None if pid is gone."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            return int(stat.read().rsplit(b")", 1)[1].split()[1])
+    except (OSError, IndexError, ValueError):
+        return None
 
 
 def live_processes_of(uid):
