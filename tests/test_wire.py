@@ -110,3 +110,13 @@ def test_the_reply_cap_follows_the_request():
     assert oracle.reply_limit(small, False) == oracle.REPLY_FLOOR_BYTES + 4 * 120
     assert oracle.reply_limit(small, True) == oracle.REPLY_FLOOR_BYTES + 5 * 120
     assert oracle.reply_limit([], False) == oracle.REPLY_FLOOR_BYTES
+
+
+def test_trains_answer_is_sized_by_its_params_not_its_data():
+    params = {"W1": np.zeros((4, 3)), "b1": np.zeros(4)}
+    X = np.zeros((30000, 784))
+    sized = oracle.answer_arrays("train", (params, X, np.zeros(30000, dtype=int)), {})
+    assert sorted(a.size for a in sized) == [4, 12]
+    assert oracle.reply_limit(sized, False) == oracle.REPLY_FLOOR_BYTES + 4 * 128
+    assert len(oracle.answer_arrays("linear_forward", (X, np.zeros((2, 784)), np.zeros(2)),
+                                    {})) == 3

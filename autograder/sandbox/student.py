@@ -27,6 +27,10 @@ MAX_WORKER_STARTS = 40
 # the reply is allocated; max_reply_mb caps it in any case.
 REPLY_FLOOR_BYTES = 4 << 20
 REPLY_FACTOR = 4
+# Functions whose answer is sized by some of their arguments only: train's
+# (params, history) is as large as the params it is given plus a few floats
+# per epoch, however large the data it trains on.
+REPLY_SIZED_BY = {"train": ("params", 0)}
 # After a call this long, processes the submission left running (detached
 # daemons) are looked for and killed; quicker calls skip the /proc scan.
 STRAY_CHECK_AFTER_S = 0.1
@@ -161,7 +165,8 @@ class Student:
             "args": [encode_argument(a, arrays) for a in args],
             "kwargs": {k: encode_argument(v, arrays) for k, v in kwargs.items()},
         }
-        reply_cap = max_reply_bytes or reply_limit(arrays, bool(return_args))
+        reply_cap = max_reply_bytes or reply_limit(
+            answer_arrays(fn, args, kwargs), bool(return_args), arrays)
         started = time.monotonic()
         broken = True  # until a reply was read in full: then the worker is killed, always
         try:
@@ -462,15 +467,41 @@ def _output_note(worker):
     return f"; it printed: {text[-500:]}" if text else ""
 
 
-def reply_limit(request_arrays, return_args):
-    """The most bytes a reply to a request with these arrays may carry.
+def reply_limit(sizing_arrays, return_args, request_arrays=None):
+    """The most bytes a reply to a request may carry.
 
-    Inputs: request_arrays: list of ndarrays sent; return_args: bool (the
-    arguments come back too). The answer of every graded function is at most
-    REPLY_FACTOR times its inputs' size, or REPLY_FLOOR_BYTES.
+    Inputs: sizing_arrays: ndarrays of the arguments that bound the answer;
+    return_args: bool (the arguments come back too); request_arrays: every
+    ndarray sent (default: sizing_arrays). The answer of every graded function
+    is at most REPLY_FACTOR times the size of its sizing arguments, or
+    REPLY_FLOOR_BYTES; arguments sent back count once more.
     """
+    request_arrays = sizing_arrays if request_arrays is None else request_arrays
+    sizing = sum(int(a.nbytes) for a in sizing_arrays)
     sent = sum(int(a.nbytes) for a in request_arrays)
-    return REPLY_FLOOR_BYTES + REPLY_FACTOR * sent + (sent if return_args else 0)
+    return REPLY_FLOOR_BYTES + REPLY_FACTOR * sizing + (sent if return_args else 0)
+
+
+def answer_arrays(fn, args, kwargs):
+    """The ndarrays among the arguments that bound fn's answer (REPLY_SIZED_BY):
+    all of them unless fn is listed there."""
+    sized_by = REPLY_SIZED_BY.get(fn)
+    if sized_by is None:
+        chosen = list(args) + list(kwargs.values())
+    else:
+        name, position = sized_by
+        chosen = [kwargs[name]] if name in kwargs else list(args[position:position + 1])
+    found = []
+    stack = chosen
+    while stack:  # arrays anywhere in nested tuples, lists and dicts
+        value = stack.pop()
+        if isinstance(value, np.ndarray):
+            found.append(value)
+        elif isinstance(value, (tuple, list)):
+            stack.extend(value)
+        elif isinstance(value, dict):
+            stack.extend(value.values())
+    return found
 
 
 def encode_argument(value, arrays):
