@@ -533,3 +533,27 @@ def test_detached_daemons_are_killed_and_the_worker_kept(make_student):
     assert len([pid for pid in alive if pid not in chain]) <= 1  # at most bwrap's init left
     np.testing.assert_allclose(student.sigmoid_forward(np.zeros(3)), 0.5)
     assert student.worker is worker  # the same worker, still serving
+
+
+def test_results_are_written_before_clean_up_and_survive_its_failure(tmp_path, monkeypatch):
+    import unittest
+
+    from autograder.grading import grade
+
+    submission = tmp_path / "neural_net.py"
+    submission.write_text(REFERENCE)
+    results = tmp_path / "results.json"
+    seen = []
+    real_close = oracle.Student.close
+
+    def failing_close(self, *args, **kwargs):
+        seen.append(results.exists())
+        real_close(self)  # still clean up for real
+        raise RecursionError("a clean-up that breaks")
+
+    monkeypatch.setattr(oracle.Student, "close", failing_close)
+    data = grade.grade_submission(str(submission), str(results), config=config(), quiet=True,
+                                  suite=unittest.TestSuite(), bind=lambda s: None)
+    assert seen == [True]
+    assert json.loads(results.read_text())["score"] == data["score"]
+    assert "internal error" not in data.get("output", "")
