@@ -144,3 +144,35 @@ def test_ipc_table_parsing_reads_owner_and_creator(tmp_path):
         "         0          3   600           0          0     0     0  5000  5000  5000  5000\n")
     found = cleanup.ipc_objects_of(5000, proc_dir=str(tmp_path))
     assert found == [("shm", 17), ("shm", 18), ("msg", 3)]
+
+
+@pytest.mark.skipif(not IS_ROOT, reason="needs root to run as another user")
+def test_clean_up_user_removes_daemons_ipc_and_files_in_the_real_shared_places():
+    from types import SimpleNamespace
+
+    from autograder.sandbox import workers
+
+    user = SimpleNamespace(pw_uid=64004, pw_gid=64004)
+    places = [p for p in ("/tmp", "/var/tmp", "/dev/shm", "/run/lock") if os.path.isdir(p)]
+    code = (
+        "import ctypes, os, sys, time\n"
+        "for place in sys.argv[1:]:\n"
+        "    os.makedirs(place + '/nnag-test-left/a/b', exist_ok=True)\n"
+        "    open(place + '/nnag-test-left/a/b/f', 'w').write('x')\n"
+        "ctypes.CDLL(None).shmget(0, 4096, 0o1600)\n"
+        "if os.fork() == 0:\n"
+        "    os.setsid()\n"
+        "    if os.fork() == 0:\n"
+        "        time.sleep(60)\n"
+        "    os._exit(0)\n")
+    subprocess.run([sys.executable, "-I", "-c", code] + places, user=user.pw_uid,
+                   group=user.pw_gid, extra_groups=[], check=True, cwd="/")
+    time.sleep(0.2)
+    assert workers.live_processes_of(user.pw_uid)
+    report = workers.clean_up_user(user, time.monotonic() + 20)
+    assert report["processes left"] == 0 and report["ipc objects removed"] == 1
+    assert report["files removed"] == len(places)
+    assert workers.live_processes_of(user.pw_uid) == []
+    assert cleanup.ipc_objects_of(user.pw_uid) == []
+    for place in places:
+        assert not os.path.lexists(os.path.join(place, "nnag-test-left"))
