@@ -185,9 +185,8 @@ def grade_submission(submission, results_path, *, autograder_root=None, config=N
         limits = config["limits"]
         run_deadline = started + limits["run_time_s"]
         student = make_student(submission, config, run_deadline)
-        probe = getattr(student, "probe", None)  # a refused submission starts no worker
-        if probe is not None:
-            probe()
+        if not isinstance(student, RefusedStudent):  # a refused one starts no worker
+            student.probe()  # GraderFault if the worker path does not work here
         if suite is None:
             from autograder.suites import graded, load_suites
 
@@ -247,8 +246,9 @@ def close_workers(student):
         import traceback
 
         traceback.print_exc(file=sys.stdout)
+    # (RefusedStudent answers any attribute with a function: only a real report counts)
     report = getattr(student, "cleanup_report", None)
-    if report:
+    if isinstance(report, dict) and report:
         print("clean-up: " + "; ".join(f"{k}: {v}" for k, v in report.items()), file=sys.stdout)
 
 
