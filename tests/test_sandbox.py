@@ -557,3 +557,32 @@ def test_results_are_written_before_clean_up_and_survive_its_failure(tmp_path, m
     assert seen == [True]
     assert json.loads(results.read_text())["score"] == data["score"]
     assert "internal error" not in data.get("output", "")
+
+
+@pytest.mark.skipif(not IS_ROOT, reason="needs a worker user")
+def test_run_autograder_exits_non_zero_on_a_grader_fault(tmp_path, unexecutable_python):
+    import shutil
+    import subprocess
+    import sys
+
+    repo = os.path.dirname(HERE)
+    root = tmp_path / "autograder"
+    source = root / "source"
+    skip = shutil.ignore_patterns("__pycache__")
+    for name in ("autograder", "reference"):
+        shutil.copytree(os.path.join(repo, name), source / name, ignore=skip)
+    config_path = source / "autograder" / "config.json"
+    settings = json.loads(config_path.read_text())
+    settings["worker_python"] = unexecutable_python
+    config_path.write_text(json.dumps(settings))
+    shutil.copy(os.path.join(repo, "run_autograder"), root / "run_autograder")
+    (root / "submission").mkdir()
+    (root / "submission" / "neural_net.py").write_text(REFERENCE)
+    env = dict(os.environ, AUTOGRADER_ROOT=str(root), NNAG_PYTHON=sys.executable)
+    env.pop("PYTHONPATH", None)
+    run = subprocess.run([str(root / "run_autograder")], cwd=str(root), env=env, text=True,
+                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=300)
+    assert run.returncode == 3, run.stdout[-2000:]
+    data = json.loads((root / "results" / "results.json").read_text())
+    assert data["tests"] == [] and "not with your code" in data["output"]
+    assert "GRADER FAULT" in run.stdout  # the cause, in the staff-only log
