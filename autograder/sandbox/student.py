@@ -32,8 +32,9 @@ REPLY_FACTOR = 4
 # per epoch, however large the data it trains on.
 REPLY_SIZED_BY = {"train": ("params", 0)}
 # After a call this long, processes the submission left running (detached
-# daemons) are looked for and killed; quicker calls skip the /proc scan.
-STRAY_CHECK_AFTER_S = 0.1
+# daemons) are looked for and killed; quicker calls skip the /proc scan (a
+# few ms): the CPU a daemon steals matters only to long calls.
+STRAY_CHECK_AFTER_S = 1.0
 # How long the clean-up after a run may take at most.
 CLOSE_CLEANUP_S = 20.0
 # The worker-path probe: a submission of the grader's own that needs numpy.
