@@ -586,3 +586,36 @@ def test_run_autograder_exits_non_zero_on_a_grader_fault(tmp_path, unexecutable_
     data = json.loads((root / "results" / "results.json").read_text())
     assert data["tests"] == [] and "not with your code" in data["output"]
     assert "GRADER FAULT" in run.stdout  # the cause, in the staff-only log
+
+
+# -- clean-up that cannot be defeated ---------------------------------------------
+
+def test_a_deep_chain_in_the_scratch_space_is_removed_with_the_run(make_student):
+    student = make_student(with_override(
+        "def sigmoid_forward(Z):\n"
+        "    import os\n"
+        "    fd = os.open(os.environ['TMPDIR'], os.O_RDONLY)\n"
+        "    for _ in range(1100):\n"
+        "        os.mkdir('d' * 100, dir_fd=fd)\n"
+        "        child = os.open('d' * 100, os.O_RDONLY, dir_fd=fd)\n"
+        "        os.close(fd)\n"
+        "        fd = child\n"
+        "    return 1.0 / (1.0 + np.exp(-Z))\n"))
+    np.testing.assert_allclose(student.sigmoid_forward(np.zeros(3)), 0.5)
+    base = student.runtime.base
+    started = time.monotonic()
+    student.close()
+    assert not os.path.lexists(base)
+    assert time.monotonic() - started < 15
+
+
+@pytest.mark.skipif(not IS_ROOT, reason="needs a worker user")
+def test_a_run_first_cleans_up_what_an_earlier_run_of_its_user_left(monkeypatch):
+    cleaned = []
+    monkeypatch.setattr(sandbox, "clean_up_user",
+                        lambda user, deadline: cleaned.append(user.pw_name) or {})
+    isolation = sandbox.Isolation("nnworker")
+    try:
+        assert cleaned == [isolation.user.pw_name]
+    finally:
+        isolation.release()
