@@ -619,3 +619,26 @@ def test_a_run_first_cleans_up_what_an_earlier_run_of_its_user_left(monkeypatch)
         assert cleaned == [isolation.user.pw_name]
     finally:
         isolation.release()
+
+
+def test_a_whole_run_ends_within_its_budget_with_results_written(tmp_path):
+    from autograder.grading import grade
+
+    submission = tmp_path / "neural_net.py"
+    submission.write_text(with_override(  # every call into the network sleeps
+        "import time as _time\n"
+        "_slow_linear_forward = linear_forward\n"
+        "def linear_forward(X, W, b):\n    _time.sleep(1.5)\n"
+        "    return _slow_linear_forward(X, W, b)\n"
+        "def one_hot(y, num_classes):\n    _time.sleep(100)\n"))
+    settings = config()
+    budget = 12
+    settings["limits"] = dict(settings["limits"], run_time_s=budget)
+    started = time.monotonic()
+    data = grade.grade_submission(str(submission), str(tmp_path / "results.json"),
+                                  config=settings, quiet=True)
+    elapsed = time.monotonic() - started
+    assert elapsed < budget + 5, elapsed
+    assert json.loads((tmp_path / "results.json").read_text())["score"] == data["score"]
+    messages = " ".join(t.get("output", "") for t in data["tests"])
+    assert "whole grading run" in messages
