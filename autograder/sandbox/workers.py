@@ -252,7 +252,7 @@ class Worker:
         CPU seconds the import may use (None: the wall clock alone).
         """
         self.wait_for_reply(deadline, cpu_limit_s)
-        header, _ = self.receive(deadline, self.max_header)
+        header, _ = self.receive(deadline, self.max_header)  # no arrays expected: a small cap
         if header.get("op") == "ready":
             self.network_blocked = header.get("network_blocked") is True
             self.isolation.layers.note_worker(header.get("layers"))  # isolation layers
