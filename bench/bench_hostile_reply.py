@@ -9,6 +9,10 @@ and records the peak again. The parent's growth must stay within a fixed
 bound whatever the worker sends: the JSON header cap (max_header_kb) plus
 the call's reply cap (at most max_reply_mb), and nothing else.
 
+Then two whole gradings in fresh interpreters: the reference, and a
+submission whose array-returning functions all answer with the largest
+reply their calls accept (what the checks may then convert).
+
 Prints one line per scenario; asserts nothing (not a test).
 """
 import json
@@ -82,9 +86,40 @@ def run_one(name):
                       "outcome": outcome}))
 
 
+# Whole gradings: the reference, and one whose every array-returning function
+# answers with the largest uint8 array its call accepts (the checks then see,
+# and may convert, the biggest reply that gets through).
+BIG_ANSWER = ("\n\nimport numpy as _np\n"
+              "_BIG = _np.ones((4 << 20) - 4096, dtype=_np.uint8)\n"
+              + "".join(f"def {fn}(*args, **kwargs):\n    return _BIG\n"
+                        for fn in ("one_hot", "linear_forward", "sigmoid_forward", "softmax",
+                                   "sigmoid_backward", "softmax_cross_entropy_backward",
+                                   "linear_backward", "predict")))
+
+
+def grade_one(which):
+    import tempfile
+
+    from autograder.grading.grade import grade_submission
+
+    with open(os.path.join(ROOT, "reference", "neural_net.py"), encoding="utf-8") as handle:
+        source = handle.read()
+    if which == "largest accepted replies":
+        source += BIG_ANSWER
+    folder = tempfile.mkdtemp(prefix="nnag-bench-")  # 0700: nobody else reads it
+    path = os.path.join(folder, "neural_net.py")
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write(source)
+    data = grade_submission(path, os.path.join(folder, "results.json"), quiet=True)
+    print(json.dumps({"name": which, "after_mb": round(peak_mb(), 1), "score": data["score"]}))
+
+
 def main():
     if len(sys.argv) > 2 and sys.argv[1] == "--one":
         run_one(sys.argv[2])
+        return 0
+    if len(sys.argv) > 2 and sys.argv[1] == "--grade":
+        grade_one(sys.argv[2])
         return 0
     print(f"{'scenario':36} {'peak before':>11} {'peak after':>10} {'growth':>7}  outcome")
     for name in SCENARIOS:
@@ -98,6 +133,16 @@ def main():
         growth = row["after_mb"] - row["before_mb"]
         print(f"{name:36} {row['before_mb']:>9.1f}MB {row['after_mb']:>8.1f}MB {growth:>5.1f}MB"
               f"  {row['outcome']}")
+    print(f"\n{'whole grading':36} {'parent peak':>11}  score")
+    for which in ("reference", "largest accepted replies"):
+        done = subprocess.run([sys.executable, os.path.abspath(__file__), "--grade", which],
+                              capture_output=True, text=True, cwd=ROOT)
+        try:
+            row = json.loads(done.stdout.strip().splitlines()[-1])
+        except (IndexError, ValueError):
+            print(f"{which:36} failed: {done.stderr.strip()[-300:]}")
+            continue
+        print(f"{which:36} {row['after_mb']:>9.1f}MB  {row['score']:g}")
     return 0
 
 
