@@ -559,11 +559,9 @@ def test_results_are_written_before_clean_up_and_survive_its_failure(tmp_path, m
     assert "internal error" not in data.get("output", "")
 
 
-@pytest.mark.skipif(not IS_ROOT, reason="needs a worker user")
-def test_run_autograder_exits_non_zero_on_a_grader_fault(tmp_path, unexecutable_python):
+def gradescope_tree(tmp_path, worker_python=None):
+    """A Gradescope-shaped root (source/, submission/ with the reference, run_autograder)."""
     import shutil
-    import subprocess
-    import sys
 
     repo = os.path.dirname(HERE)
     root = tmp_path / "autograder"
@@ -571,21 +569,45 @@ def test_run_autograder_exits_non_zero_on_a_grader_fault(tmp_path, unexecutable_
     skip = shutil.ignore_patterns("__pycache__")
     for name in ("autograder", "reference"):
         shutil.copytree(os.path.join(repo, name), source / name, ignore=skip)
-    config_path = source / "autograder" / "config.json"
-    settings = json.loads(config_path.read_text())
-    settings["worker_python"] = unexecutable_python
-    config_path.write_text(json.dumps(settings))
+    if worker_python:
+        config_path = source / "autograder" / "config.json"
+        settings = json.loads(config_path.read_text())
+        settings["worker_python"] = worker_python
+        config_path.write_text(json.dumps(settings))
     shutil.copy(os.path.join(repo, "run_autograder"), root / "run_autograder")
     (root / "submission").mkdir()
     (root / "submission" / "neural_net.py").write_text(REFERENCE)
-    env = dict(os.environ, AUTOGRADER_ROOT=str(root), NNAG_PYTHON=sys.executable)
+    return root
+
+
+def run_autograder(root, **env_overrides):
+    import subprocess
+    import sys
+
+    env = dict(os.environ, AUTOGRADER_ROOT=str(root), NNAG_PYTHON=sys.executable, **env_overrides)
     env.pop("PYTHONPATH", None)
-    run = subprocess.run([str(root / "run_autograder")], cwd=str(root), env=env, text=True,
-                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=300)
+    return subprocess.run([str(root / "run_autograder")], cwd=str(root), env=env, text=True,
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=300)
+
+
+@pytest.mark.skipif(not IS_ROOT, reason="needs a worker user")
+def test_run_autograder_exits_non_zero_on_a_grader_fault(tmp_path, unexecutable_python):
+    root = gradescope_tree(tmp_path, worker_python=unexecutable_python)
+    run = run_autograder(root)
     assert run.returncode == 3, run.stdout[-2000:]
     data = json.loads((root / "results" / "results.json").read_text())
     assert data["tests"] == [] and "not with your code" in data["output"]
     assert "GRADER FAULT" in run.stdout  # the cause, in the staff-only log
+
+
+def test_run_autograders_backstop_stops_a_grader_with_its_results_written(tmp_path):
+    root = gradescope_tree(tmp_path)
+    started = time.monotonic()
+    run = run_autograder(root, NNAG_HARD_LIMIT_S="3")
+    assert time.monotonic() - started < 15
+    assert run.returncode == 124, run.stdout[-2000:]  # timeout's status: staff see it
+    data = json.loads((root / "results" / "results.json").read_text())
+    assert data["tests"] == [] and "internal error" in data["output"]
 
 
 # -- clean-up that cannot be defeated ---------------------------------------------
