@@ -335,9 +335,10 @@ class Student:
                 raise CallTimeout(f"timed out in {fn}: the time limit of this test ran out "
                                   f"while {self.filename} was being imported", fn, output) from None
             self.import_error = ImportFailed(
-                f"importing {self.filename} did not finish within {timeout * WALL_CAP_FACTOR:g} s: "
-                "is there code at the top level (outside functions) that sleeps, waits, loops "
-                "or trains?", None, self._output(worker))
+                f"importing {self.filename} did not finish within {timeout} s (no answer after "
+                f"{timeout * WALL_CAP_FACTOR:g} s of waiting): is there code at the top level "
+                "(outside functions) that sleeps, waits, loops or trains?", None,
+                self._output(worker))
         except workers.WorkerDied as death:
             self.import_error = ImportFailed(
                 f"importing {self.filename} failed: the worker {death.how}", None,
