@@ -228,9 +228,10 @@ class Student:
         """The error for a call that hit a wall-clock deadline."""
         output = self._output(worker)
         if not cut_short:
-            error = CallTimeout(f"timed out in {fn}: no answer after {cpu_limit * WALL_CAP_FACTOR:g} s "
-                                f"(it may use {cpu_limit:g} s of CPU time): a sleep, a wait, or "
-                                "code far slower than a vectorized solution", fn, output)
+            error = CallTimeout(f"timed out after {cpu_limit:g} s in {fn} (no answer after "
+                                f"{cpu_limit * WALL_CAP_FACTOR:g} s of waiting): a sleep, a wait, "
+                                "an infinite loop, or code far slower than a vectorized solution",
+                                fn, output)
             self.poisoned[fn] = error
             return error
         if self.run_deadline is not None and time.monotonic() >= self.run_deadline:
