@@ -664,3 +664,21 @@ def test_a_whole_run_ends_within_its_budget_with_results_written(tmp_path):
     assert json.loads((tmp_path / "results.json").read_text())["score"] == data["score"]
     messages = " ".join(t.get("output", "") for t in data["tests"])
     assert "whole grading run" in messages
+
+
+@pytest.mark.skipif(not IS_ROOT, reason="needs a worker user")
+def test_the_image_build_probe_passes_here_and_fails_loudly_when_it_should(tmp_path,
+                                                                           unexecutable_python):
+    import shutil
+    import subprocess
+    import sys
+
+    script = os.path.join(os.path.dirname(HERE), "scripts", "probe_worker.py")
+    ok = subprocess.run([sys.executable, script], capture_output=True, text=True, timeout=120)
+    assert ok.returncode == 0 and "probe:" in ok.stdout, ok.stderr
+    root = gradescope_tree(tmp_path, worker_python=unexecutable_python)
+    (root / "source" / "scripts").mkdir()
+    shutil.copy(script, root / "source" / "scripts" / "probe_worker.py")
+    bad = subprocess.run([sys.executable, "scripts/probe_worker.py"], cwd=str(root / "source"),
+                         capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 1 and "PROBE FAILED" in bad.stderr, bad.stderr
