@@ -16,3 +16,11 @@ python3 -m pip install --quiet --disable-pip-version-check --no-deps -r requirem
 
 # The unprivileged user that runs student code (more are made on demand).
 bash scripts/make_worker_user.sh
+
+# Prove the worker path before any student is graded: the worker user must be
+# able to run this python3, import numpy and answer a call. A failure here
+# fails the image build loudly instead of charging students later.
+if ! python3 scripts/probe_worker.py; then
+  echo "setup: FATAL: the worker probe failed (see above); the autograder cannot grade here" >&2
+  exit 1
+fi

@@ -60,6 +60,7 @@ def test_upload_has_the_entry_points_at_its_root_and_executable(zips):
         assert stat.S_ISREG(mode) and mode & 0o111 == 0o111, f"{name}: mode {mode:o}"
         assert infos[name].create_system == 3
     for name in ("requirements.txt", "requirements-data.txt", "scripts/make_worker_user.sh",
+                 "scripts/probe_worker.py",
                  "autograder/config.json", "autograder/grading/grade.py", "autograder/sandbox/worker.py",
                  "reference/neural_net.py", "reference/util.py"):
         assert name in infos, f"{name} missing from the upload"

@@ -417,3 +417,326 @@ def test_threads_left_running_do_not_follow_into_the_next_call(make_student):
         "    return np.array([threading.active_count()])\n"))
     student.sigmoid_backward(np.ones(2), np.full(2, 0.5))
     assert list(student.one_hot(np.zeros(1, dtype=int), 2)) == [1]
+
+
+# -- a wire that cannot be broken -------------------------------------------------
+
+FORGE_REPLY = (
+    "def linear_forward(X, W, b):\n"
+    "    import json, os, struct, sys, time\n"
+    "    fd = json.loads(sys.argv[1])['out_fd']\n"
+    "    header = {header}\n"
+    "    os.write(fd, struct.pack('>I', len(header)) + header)\n"
+    "    time.sleep(30)\n")
+
+
+def assert_worker_gone(student):
+    assert student.worker is None
+    if student.isolation.dedicated_user:
+        assert sandbox.live_processes_of(student.isolation.user.pw_uid) == []
+
+
+def test_a_deeply_nested_reply_header_kills_the_worker_and_fails_cleanly(make_student):
+    student = make_student(with_override(FORGE_REPLY.format(header="b'[' * 65000")))
+    started = time.monotonic()
+    with pytest.raises(oracle.ProtocolViolation, match="invalid reply.*nested"):
+        student.linear_forward(*small_inputs())
+    assert time.monotonic() - started < 5  # not after the sleep: refused at once
+    assert_worker_gone(student)
+    np.testing.assert_allclose(student.sigmoid_forward(np.zeros(3)), 0.5)
+
+
+def test_a_reply_larger_than_the_answer_can_be_is_refused(make_student):
+    student = make_student(with_override(
+        "def linear_forward(X, W, b):\n    return np.zeros(64 << 20, dtype=np.uint8)\n"))
+    with pytest.raises(oracle.ProtocolViolation, match="exceeds the cap of 4"):
+        student.linear_forward(*small_inputs())
+    assert_worker_gone(student)
+    # A call may say how large its answer can be.
+    student = make_student(with_override(
+        "def linear_forward(X, W, b):\n    return np.zeros(1000)\n"))
+    with pytest.raises(oracle.ProtocolViolation, match="exceeds the cap"):
+        student.call("linear_forward", *small_inputs(), max_reply_bytes=4000)
+
+
+def test_any_exception_while_reading_a_reply_kills_the_worker(make_student, monkeypatch):
+    student = make_student(REFERENCE)
+    student.sigmoid_forward(np.zeros(3))
+    first = student.worker
+
+    def broken_receive(*args, **kwargs):
+        raise RuntimeError("a decoder bug")
+
+    monkeypatch.setattr(sandbox.wire, "receive", broken_receive)
+    with pytest.raises(oracle.ProtocolViolation, match="RuntimeError"):
+        student.sigmoid_forward(np.zeros(3))
+    assert student.worker is None and not first.alive
+    monkeypatch.undo()
+    np.testing.assert_allclose(student.sigmoid_forward(np.zeros(3)), 0.5)
+
+
+# -- deadlines that hold ----------------------------------------------------------
+
+def test_the_run_deadline_is_checked_on_every_call(make_student):
+    student = make_student(REFERENCE)
+    student.sigmoid_forward(np.zeros(3))
+    student.run_deadline = time.monotonic() - 0.01  # test_deadline and budget flag untouched
+    with pytest.raises(oracle.SubmissionError, match="whole grading run"):
+        student.sigmoid_forward(np.zeros(3))
+
+
+def test_worker_start_up_counts_against_the_test_deadline(make_student):
+    student = make_student(with_override("import time\ntime.sleep(4)\n"))
+    student.test_deadline = time.monotonic() + 1.0
+    started = time.monotonic()
+    with pytest.raises(oracle.CallTimeout, match="while neural_net.py was being imported"):
+        student.sigmoid_forward(np.zeros(3))
+    assert time.monotonic() - started < 2.5
+    assert student.import_error is None  # the import itself did nothing wrong
+    student.test_deadline = None
+    np.testing.assert_allclose(student.sigmoid_forward(np.zeros(3)), 0.5)
+
+
+def test_worker_restarts_are_bounded(make_student, monkeypatch):
+    monkeypatch.setattr(oracle, "MAX_WORKER_STARTS", 3)
+    student = make_student(with_override(
+        "def sigmoid_forward(Z):\n    import os\n    os._exit(3)\n"))
+    for _ in range(3):
+        with pytest.raises(oracle.WorkerCrashed, match="exited with code 3"):
+            student.sigmoid_forward(np.zeros(3))
+    with pytest.raises(oracle.WorkerCrashed, match="restarted 3 times"):
+        student.softmax(np.zeros((2, 3)))
+    assert student.worker_starts == 3
+
+
+def test_a_call_that_waits_without_using_cpu_is_judged_by_cpu_time(make_student):
+    # 3 s of wall-clock time but no CPU: what a loaded machine does to a correct
+    # call. The 2 s deadline is CPU time (wall cap 6 s), so it still answers.
+    student = make_student(with_override(
+        "def softmax(Z):\n    import time\n    time.sleep(3)\n"
+        "    E = np.exp(Z - Z.max(axis=1, keepdims=True))\n"
+        "    return E / E.sum(axis=1, keepdims=True)\n"))
+    np.testing.assert_allclose(student.softmax(np.zeros((2, 2))), 0.5)
+
+
+# -- grader faults are never the student's -----------------------------------------
+
+@pytest.fixture
+def unexecutable_python():
+    """An interpreter path the worker user cannot execute (root's private folder),
+    as with a pyenv or conda install under /root."""
+    import sys as _sys
+
+    folder = "/tmp/private-harden"
+    os.makedirs(folder, mode=0o700, exist_ok=True)
+    os.chmod(folder, 0o700)
+    path = os.path.join(folder, "python3")
+    if not os.path.lexists(path):
+        os.symlink(os.path.realpath(_sys.executable), path)
+    return path
+
+
+@pytest.mark.skipif(not IS_ROOT, reason="needs a worker user")
+def test_the_probe_fails_when_the_worker_cannot_run_the_interpreter(make_student,
+                                                                   unexecutable_python):
+    student = make_student(REFERENCE)
+    student.probe()  # the normal path works
+    student.python = unexecutable_python
+    with pytest.raises(oracle.GraderFault, match="worker"):
+        student.probe()
+
+
+@pytest.mark.skipif(not IS_ROOT, reason="needs a worker user")
+def test_grading_with_an_unusable_worker_path_charges_nothing(tmp_path, unexecutable_python):
+    from autograder.grading import grade
+
+    submission = tmp_path / "neural_net.py"
+    submission.write_text(REFERENCE)
+    settings = config()
+    settings["worker_python"] = unexecutable_python
+    data = grade.grade_submission(str(submission), str(tmp_path / "results.json"),
+                                  config=settings, quiet=True)
+    assert data["tests"] == []  # no test failed: none could be run
+    assert "not with your code" in data["output"]
+    assert "grader_fault" in data["extra_data"]
+    written = json.loads((tmp_path / "results.json").read_text())
+    assert written["extra_data"]["grader_fault"] == data["extra_data"]["grader_fault"]
+    # With a working interpreter the same call grades normally (no fault recorded).
+    del settings["worker_python"]
+    data = grade.grade_submission(str(submission), str(tmp_path / "results.json"),
+                                  config=settings, quiet=True,
+                                  suite=__import__("unittest").TestSuite(), bind=lambda s: None)
+    assert "grader_fault" not in data.get("extra_data", {})
+
+
+@pytest.mark.skipif(not IS_ROOT, reason="needs a worker user")
+def test_detached_daemons_are_killed_and_the_worker_kept(make_student):
+    student = make_student(with_override(
+        "import os as _os, time as _time\n"
+        "for _ in range(3):\n"
+        "    if _os.fork() == 0:\n"
+        "        _os.setsid()\n"
+        "        if _os.fork() == 0:\n"
+        "            _end = _time.time() + 60\n"
+        "            while _time.time() < _end:\n"
+        "                pass\n"
+        "        _os._exit(0)\n"
+        "_time.sleep(0.3)\n"))
+    np.testing.assert_allclose(student.sigmoid_forward(np.zeros(3)), 0.5)
+    worker = student.worker
+    uid = student.isolation.user.pw_uid
+    time.sleep(0.2)
+    alive = sandbox.live_processes_of(uid)
+    chain = {worker.process.pid, worker.launched.worker_pid}
+    assert len([pid for pid in alive if pid not in chain]) <= 1  # at most bwrap's init left
+    np.testing.assert_allclose(student.sigmoid_forward(np.zeros(3)), 0.5)
+    assert student.worker is worker  # the same worker, still serving
+
+
+def test_results_are_written_before_clean_up_and_survive_its_failure(tmp_path, monkeypatch):
+    import unittest
+
+    from autograder.grading import grade
+
+    submission = tmp_path / "neural_net.py"
+    submission.write_text(REFERENCE)
+    results = tmp_path / "results.json"
+    seen = []
+    real_close = oracle.Student.close
+
+    def failing_close(self, *args, **kwargs):
+        seen.append(results.exists())
+        real_close(self)  # still clean up for real
+        raise RecursionError("a clean-up that breaks")
+
+    monkeypatch.setattr(oracle.Student, "close", failing_close)
+    data = grade.grade_submission(str(submission), str(results), config=config(), quiet=True,
+                                  suite=unittest.TestSuite(), bind=lambda s: None)
+    assert seen == [True]
+    assert json.loads(results.read_text())["score"] == data["score"]
+    assert "internal error" not in data.get("output", "")
+
+
+def gradescope_tree(tmp_path, worker_python=None):
+    """A Gradescope-shaped root (source/, submission/ with the reference, run_autograder)."""
+    import shutil
+
+    repo = os.path.dirname(HERE)
+    root = tmp_path / "autograder"
+    source = root / "source"
+    skip = shutil.ignore_patterns("__pycache__")
+    for name in ("autograder", "reference"):
+        shutil.copytree(os.path.join(repo, name), source / name, ignore=skip)
+    if worker_python:
+        config_path = source / "autograder" / "config.json"
+        settings = json.loads(config_path.read_text())
+        settings["worker_python"] = worker_python
+        config_path.write_text(json.dumps(settings))
+    shutil.copy(os.path.join(repo, "run_autograder"), root / "run_autograder")
+    (root / "submission").mkdir()
+    (root / "submission" / "neural_net.py").write_text(REFERENCE)
+    return root
+
+
+def run_autograder(root, **env_overrides):
+    import subprocess
+    import sys
+
+    env = dict(os.environ, AUTOGRADER_ROOT=str(root), NNAG_PYTHON=sys.executable, **env_overrides)
+    env.pop("PYTHONPATH", None)
+    return subprocess.run([str(root / "run_autograder")], cwd=str(root), env=env, text=True,
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=300)
+
+
+@pytest.mark.skipif(not IS_ROOT, reason="needs a worker user")
+def test_run_autograder_exits_non_zero_on_a_grader_fault(tmp_path, unexecutable_python):
+    root = gradescope_tree(tmp_path, worker_python=unexecutable_python)
+    run = run_autograder(root)
+    assert run.returncode == 3, run.stdout[-2000:]
+    data = json.loads((root / "results" / "results.json").read_text())
+    assert data["tests"] == [] and "not with your code" in data["output"]
+    assert "GRADER FAULT" in run.stdout  # the cause, in the staff-only log
+
+
+def test_run_autograders_backstop_stops_a_grader_with_its_results_written(tmp_path):
+    root = gradescope_tree(tmp_path)
+    started = time.monotonic()
+    run = run_autograder(root, NNAG_HARD_LIMIT_S="3")
+    assert time.monotonic() - started < 15
+    assert run.returncode == 124, run.stdout[-2000:]  # timeout's status: staff see it
+    data = json.loads((root / "results" / "results.json").read_text())
+    assert data["tests"] == [] and "internal error" in data["output"]
+
+
+# -- clean-up that cannot be defeated ---------------------------------------------
+
+def test_a_deep_chain_in_the_scratch_space_is_removed_with_the_run(make_student):
+    student = make_student(with_override(
+        "def sigmoid_forward(Z):\n"
+        "    import os\n"
+        "    fd = os.open(os.environ['TMPDIR'], os.O_RDONLY)\n"
+        "    for _ in range(1100):\n"
+        "        os.mkdir('d' * 100, dir_fd=fd)\n"
+        "        child = os.open('d' * 100, os.O_RDONLY, dir_fd=fd)\n"
+        "        os.close(fd)\n"
+        "        fd = child\n"
+        "    return 1.0 / (1.0 + np.exp(-Z))\n"))
+    np.testing.assert_allclose(student.sigmoid_forward(np.zeros(3)), 0.5)
+    base = student.runtime.base
+    started = time.monotonic()
+    student.close()
+    assert not os.path.lexists(base)
+    assert time.monotonic() - started < 15
+
+
+@pytest.mark.skipif(not IS_ROOT, reason="needs a worker user")
+def test_a_run_first_cleans_up_what_an_earlier_run_of_its_user_left(monkeypatch):
+    cleaned = []
+    monkeypatch.setattr(sandbox, "clean_up_user",
+                        lambda user, deadline: cleaned.append(user.pw_name) or {})
+    isolation = sandbox.Isolation("nnworker")
+    try:
+        assert cleaned == [isolation.user.pw_name]
+    finally:
+        isolation.release()
+
+
+def test_a_whole_run_ends_within_its_budget_with_results_written(tmp_path):
+    from autograder.grading import grade
+
+    submission = tmp_path / "neural_net.py"
+    submission.write_text(with_override(  # every call into the network sleeps
+        "import time as _time\n"
+        "_slow_linear_forward = linear_forward\n"
+        "def linear_forward(X, W, b):\n    _time.sleep(1.5)\n"
+        "    return _slow_linear_forward(X, W, b)\n"
+        "def one_hot(y, num_classes):\n    _time.sleep(100)\n"))
+    settings = config()
+    budget = 12
+    settings["limits"] = dict(settings["limits"], run_time_s=budget)
+    started = time.monotonic()
+    data = grade.grade_submission(str(submission), str(tmp_path / "results.json"),
+                                  config=settings, quiet=True)
+    elapsed = time.monotonic() - started
+    assert elapsed < budget + 5, elapsed
+    assert json.loads((tmp_path / "results.json").read_text())["score"] == data["score"]
+    messages = " ".join(t.get("output", "") for t in data["tests"])
+    assert "whole grading run" in messages
+
+
+@pytest.mark.skipif(not IS_ROOT, reason="needs a worker user")
+def test_the_image_build_probe_passes_here_and_fails_loudly_when_it_should(tmp_path,
+                                                                           unexecutable_python):
+    import shutil
+    import subprocess
+    import sys
+
+    script = os.path.join(os.path.dirname(HERE), "scripts", "probe_worker.py")
+    ok = subprocess.run([sys.executable, script], capture_output=True, text=True, timeout=120)
+    assert ok.returncode == 0 and "probe:" in ok.stdout, ok.stderr
+    root = gradescope_tree(tmp_path, worker_python=unexecutable_python)
+    (root / "source" / "scripts").mkdir()
+    shutil.copy(script, root / "source" / "scripts" / "probe_worker.py")
+    bad = subprocess.run([sys.executable, "scripts/probe_worker.py"], cwd=str(root / "source"),
+                         capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 1 and "PROBE FAILED" in bad.stderr, bad.stderr

@@ -39,7 +39,7 @@ HANDOUT_FOLDER = "hw5_backprop"
 
 # The upload: single files (relative to ROOT) and trees copied minus exclusions.
 UPLOAD_FILES = ("setup.sh", "run_autograder", "requirements.txt", "requirements-data.txt",
-                "scripts/make_worker_user.sh")
+                "scripts/make_worker_user.sh", "scripts/probe_worker.py")
 UPLOAD_TREES = ("autograder", "reference")
 # Staff and student tools that grading never imports (checked: see check_upload).
 UPLOAD_EXCLUDED = ("autograder/commands", "autograder/validation", "autograder/handout")

@@ -24,6 +24,7 @@ SUBMISSION_NAME = "neural_net.py"
 # numbers included) keep them exact for `grade --seed`.
 SEED_BITS = 52
 MAX_SUBMISSION_BYTES = 1 << 20
+GRADER_FAULT_EXIT = 3
 IGNORED_DIRS = {"__MACOSX", "__pycache__", ".git", ".ipynb_checkpoints"}
 
 
@@ -278,13 +279,18 @@ def grade_submission(submission, results_path, *, autograder_root=None, config=N
     started = time.monotonic()
     stream = stream or sys.stdout
     student = None
+    fault = None
     from autograder.suites import inputs
 
     try:
         config = config or load_config()
         if autograder_root:
             lock_down(autograder_root)
-        student = make_student(submission, config)
+        limits = config["limits"]
+        run_deadline = started + limits["run_time_s"]
+        student = make_student(submission, config, run_deadline)
+        if not isinstance(student, RefusedStudent):  # a refused one starts no worker
+            student.probe()  # GraderFault if the worker path does not work here
         if suite is None:
             from autograder.suites import graded, load_suites
 
@@ -294,10 +300,9 @@ def grade_submission(submission, results_path, *, autograder_root=None, config=N
         inputs.set_grading_seed(seed)
         from autograder.grading.runner import GradedRunner
 
-        limits = config["limits"]
         runner = GradedRunner(stream=stream, student=student,
                               default_time_s=limits["test_time_s"],
-                              run_deadline=started + limits["run_time_s"], progress=progress)
+                              run_deadline=run_deadline, progress=progress)
         data = runner.run_suite(hidden_last(suite))
         data["tests"] = in_suite_order(data["tests"], suite)
         data["output"] = summary_markdown(data, student)
@@ -315,27 +320,64 @@ def grade_submission(submission, results_path, *, autograder_root=None, config=N
     except BaseException as error:  # the grader's own failure must still give a file
         import traceback
 
-        traceback.print_exc(file=sys.stdout)
-        data = results_io.error_results(
-            "The autograder hit an internal error and could not grade this submission "
-            f"({type(error).__name__}). Your course staff can see the details; please "
-            "contact them.", time.monotonic() - started)
+        from autograder.sandbox.student import GraderFault
+
+        if isinstance(error, GraderFault):
+            fault = str(error)
+            print(f"GRADER FAULT: the worker path does not work here: {fault}", file=sys.stdout)
+            data = grader_fault_results(fault, time.monotonic() - started)
+        else:
+            traceback.print_exc(file=sys.stdout)
+            data = results_io.error_results(
+                "The autograder hit an internal error and could not grade this submission "
+                f"({type(error).__name__}). Your course staff can see the details; please "
+                "contact them.", time.monotonic() - started)
         if isinstance(error, KeyboardInterrupt):
             results_io.write_results(results_path, data)
+            close_workers(student)
             raise
     finally:
         inputs.set_grading_seed(None)
-        if student is not None:
-            student.close()
-        if "autograder.suites.graded" in sys.modules:  # its lazily started reference worker
-            sys.modules["autograder.suites.graded"].close_reference_student()
+    # Results first: nothing the clean-up meets can keep a run from its results.
     results_io.write_results(results_path, data)
+    close_workers(student)
     if not quiet:
         print(summary_text(data), file=stream)
     return data
 
 
-def make_student(submission, config):
+def close_workers(student):
+    """Stop every worker and clean up after them (bounded; never raises)."""
+    try:
+        if student is not None:
+            student.close()
+        if "autograder.suites.graded" in sys.modules:  # its lazily started reference worker
+            sys.modules["autograder.suites.graded"].close_reference_student()
+    except Exception:  # noqa: BLE001  (the results are written; staff see the traceback)
+        import traceback
+
+        traceback.print_exc(file=sys.stdout)
+    # (RefusedStudent answers any attribute with a function: only a real report counts)
+    report = getattr(student, "cleanup_report", None)
+    if isinstance(report, dict) and report:
+        print("clean-up: " + "; ".join(f"{k}: {v}" for k, v in report.items()), file=sys.stdout)
+
+
+def grader_fault_results(cause, execution_time):
+    """results.json when the grader cannot run here: nothing is charged to the student.
+
+    No test is listed (none was run, so none failed), the one sentence a
+    student reads says so, and the cause is kept for staff in extra_data.
+    """
+    data = results_io.error_results(
+        "The autograder could not run on this submission because of a problem with the "
+        "grader itself (not with your code): nothing was graded, and your course staff have "
+        "been alerted.", execution_time)
+    data["extra_data"] = {"grader_fault": cause[:2000]}
+    return data
+
+
+def make_student(submission, config, run_deadline=None):
     """A Student proxy for the submission, or a RefusedStudent saying why not."""
     try:
         path = find_submission(submission)
@@ -348,7 +390,8 @@ def make_student(submission, config):
 
     protect_grader_files()
 
-    return Student(text, config, python=config.get("worker_python"), encoding=encoding)
+    return Student(text, config, python=config.get("worker_python"), encoding=encoding,
+                   run_deadline=run_deadline)
 
 
 def summary_markdown(data, student):
@@ -410,4 +453,5 @@ def main(argv):
                             seed=options.seed)
     if options.json:
         print(json.dumps(data, indent=2))
-    return 0
+    # Non-zero when the grader could not run here, so that staff see it.
+    return GRADER_FAULT_EXIT if data.get("extra_data", {}).get("grader_fault") else 0

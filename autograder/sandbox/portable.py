@@ -119,7 +119,7 @@ class Runtime:
             handle.write(submission_text)
         return workdir
 
-    def cleanup(self):
+    def cleanup(self, deadline=None):
         shutil.rmtree(self.base, ignore_errors=True)
 
 
@@ -247,13 +247,23 @@ class Worker:
             stream.close()
 
     # -- the contract of workers.Worker -------------------------------------
-    def wait_ready(self, timeout):
-        """Wait for the import of the submission: returns the ready/import_error header."""
-        header, _ = self.receive(time.monotonic() + timeout)
+    def wait_ready(self, deadline, cpu_limit_s=None):
+        """Wait for the import of the submission: returns the ready/import_error header.
+
+        deadline: float (time.monotonic). cpu_limit_s is accepted for the
+        contract of workers.Worker, but the wall clock alone is used here
+        (no portable way to read a child's CPU time without /proc).
+        """
+        header, _ = self.receive(deadline)
         return header
 
-    def request(self, header, arrays, deadline):
-        """Send one request and return the validated (header, arrays) reply."""
+    def request(self, header, arrays, deadline, max_reply=None, cpu_limit_s=None):
+        """Send one request and return the validated (header, arrays) reply.
+
+        Deadlines are wall-clock here (see wait_ready); replies are capped by
+        max_reply_mb in the reader thread, max_reply is accepted for the
+        contract of workers.Worker.
+        """
         # In a thread: a child that stops reading must not block the grader.
         self.sender = threading.Thread(target=self._send, args=(header, arrays), daemon=True)
         self.sender.start()
@@ -327,6 +337,10 @@ class Worker:
     def left_something_running(self):
         """Unknown without /proc: the child is reused, and killed at the end."""
         return False
+
+    def kill_strays(self):
+        """No worker user of its own here: nothing to look for (see left_something_running)."""
+        return 0
 
     @property
     def alive(self):

@@ -15,6 +15,33 @@ import numpy as np
 from autograder.sandbox import portable, workers, wire
 from autograder.sandbox.wire import BadArray, Opaque  # noqa: F401  (re-exported for checks)
 
+# A deadline in CPU seconds may take this many times as long on the wall clock
+# (a loaded machine slows a correct submission; it does not make it use more CPU).
+WALL_CAP_FACTOR = 3
+# Worker starts per grading run (the first, and restarts after a crash, a
+# timeout or leftover threads): each costs an import, so they are bounded.
+MAX_WORKER_STARTS = 40
+# The largest reply a call may send: the answer of a graded function is at
+# most a few times the size of its inputs (a small floor for the ones whose
+# inputs are a few integers, like init_params). Checked before anything of
+# the reply is allocated; max_reply_mb caps it in any case.
+REPLY_FLOOR_BYTES = 4 << 20
+REPLY_FACTOR = 4
+# Functions whose answer is sized by some of their arguments only: train's
+# (params, history) is as large as the params it is given plus a few floats
+# per epoch, however large the data it trains on.
+REPLY_SIZED_BY = {"train": ("params", 0)}
+# After a call this long, processes the submission left running (detached
+# daemons) are looked for and killed; quicker calls skip the /proc scan (a
+# few ms): the CPU a daemon steals matters only to long calls.
+STRAY_CHECK_AFTER_S = 1.0
+# How long the clean-up after a run may take at most.
+CLOSE_CLEANUP_S = 20.0
+# The worker-path probe: a submission of the grader's own that needs numpy.
+PROBE_SOURCE = ("import numpy as np\n\n\n"
+                "def nnag_probe(x):\n"
+                "    return np.asarray(x, dtype=np.float64) * 2.0 + 1.0\n")
+
 
 class SubmissionError(AssertionError):
     """The submission failed in a way the student must be told about.
@@ -62,6 +89,14 @@ class ProtocolViolation(SubmissionError):
     pass
 
 
+class GraderFault(Exception):
+    """The grader itself cannot run submissions here (not the student's fault).
+
+    The text is the cause, for staff (e.g. the interpreter is not executable
+    by the worker user); students are told only that grading could not run.
+    """
+
+
 class CallResult:
     def __init__(self, value, args_after, steps, elapsed, output):
         self.value = value
@@ -75,7 +110,7 @@ class Student:
     """Proxy to the submission: attribute calls run in the sandboxed worker."""
 
     def __init__(self, source, config, *, python=None, filename="neural_net.py",
-                 encoding="utf-8"):
+                 encoding="utf-8", run_deadline=None):
         self.source = source
         self.encoding = encoding  # the worker's copy keeps the file's own encoding
         self.filename = filename
@@ -89,9 +124,12 @@ class Student:
         self.import_error = None
         self.network_blocked = None
         self.test_deadline = None
+        self.run_deadline = run_deadline  # time.monotonic(): nothing of the student's runs after it
         self.budget_exhausted = False
+        self.worker_starts = 0
         self.closed = False
         self.poisoned = {}
+        self.cleanup_report = None  # {what: count} from close(), for the staff's log
         self.overhead_s = 0.0  # time spent starting workers, for the benchmark
         self.output_log = []
 
@@ -107,24 +145,26 @@ class Student:
         return proxy_call
 
     def call(self, fn, *args, trace=False, return_args=False, timeout=None, echo=False,
-             **kwargs):
+             max_reply_bytes=None, **kwargs):
         """Run fn(*args, **kwargs) in the worker; returns a CallResult.
 
+        timeout: CPU seconds fn may use (default call_timeout_s), with a
+        wall-clock cap WALL_CAP_FACTOR times as long; both also end at the
+        test's and the run's deadlines, and a worker start-up counts against
+        those too. max_reply_bytes: the largest reply accepted (default:
+        reply_limit of the arguments).
         echo=True: the worker receives `args` and sends the last one back
         without running any code of the submission (the timing backstop's
         measure of the transfer alone).
         """
-        if self.budget_exhausted:
-            raise SubmissionError(f"{fn} was not run: the time limit for the whole grading "
-                                  "run was used up by earlier tests", fn)
+        self._check_budget(fn)
         if fn in self.poisoned:
             raise self.poisoned[fn]
-        worker = self._healthy_worker()
-        timeout = self.limits["call_timeout_s"] if timeout is None else timeout
-        deadline = time.monotonic() + timeout
-        if self.test_deadline is not None and self.test_deadline < deadline:
-            deadline = max(self.test_deadline, time.monotonic() + 0.5)
-            timeout = deadline - time.monotonic()
+        worker = self._healthy_worker(fn)
+        cpu_limit = self.limits["call_timeout_s"] if timeout is None else timeout
+        now = time.monotonic()
+        own_cap = now + cpu_limit * WALL_CAP_FACTOR
+        deadline = min(own_cap, self._limit_deadline(grace=True))
         arrays = []
         request = {
             "op": "echo" if echo else "call",
@@ -132,28 +172,80 @@ class Student:
             "args": [encode_argument(a, arrays) for a in args],
             "kwargs": {k: encode_argument(v, arrays) for k, v in kwargs.items()},
         }
+        reply_cap = max_reply_bytes or reply_limit(
+            answer_arrays(fn, args, kwargs), bool(return_args), arrays)
         started = time.monotonic()
+        broken = True  # until a reply was read in full: then the worker is killed, always
         try:
-            header, reply_arrays = worker.request(request, arrays, deadline)
-        except wire.Deadline:
-            self._discard_worker()
-            error = CallTimeout(f"timed out after {timeout:.0f} s in {fn}: an infinite loop, "
-                                "a sleep, or code far slower than a vectorized solution",
+            header, reply_arrays = worker.request(request, arrays, deadline, reply_cap, cpu_limit)
+            broken = False
+        except workers.CpuTimeout:
+            error = CallTimeout(f"timed out after {cpu_limit:g} s in {fn} (of CPU time): an "
+                                "infinite loop, or code far slower than a vectorized solution",
                                 fn, self._output(worker))
             self.poisoned[fn] = error
             raise error from None
+        except wire.Deadline:
+            raise self._deadline_error(fn, worker, deadline < own_cap, cpu_limit) from None
         except workers.WorkerDied as death:
-            self._discard_worker()
             raise self._death_error(death, fn, self._output(worker)) from None
         except wire.WireError as problem:
-            self._discard_worker()
             raise ProtocolViolation(f"{fn} sent an invalid reply to the grader ({problem})",
                                     fn, self._output(worker)) from None
+        except Exception as problem:  # noqa: BLE001  (whatever breaks reading a reply is the worker's doing)
+            raise ProtocolViolation(f"{fn} sent an invalid reply to the grader (unreadable: "
+                                    f"{type(problem).__name__})", fn, self._output(worker)) from None
+        finally:
+            if broken:
+                self._discard_worker()
         elapsed = time.monotonic() - started
         output = self._output(worker)
         if worker.left_something_running():
             self._discard_worker()
+        elif elapsed > STRAY_CHECK_AFTER_S:
+            worker.kill_strays()
         return self._interpret(fn, header, reply_arrays, elapsed, output, bool(return_args))
+
+    def _check_budget(self, fn):
+        """The run's deadline, checked before every call."""
+        if self.run_deadline is not None and time.monotonic() >= self.run_deadline:
+            self.budget_exhausted = True
+        if self.budget_exhausted:
+            raise SubmissionError(f"{fn} was not run: the time limit for the whole grading "
+                                  "run was used up by earlier tests", fn)
+
+    def _limit_deadline(self, grace=False):
+        """The earlier of the test's and the run's deadlines (inf if neither is set).
+
+        With grace, a call made after its test's deadline still gets half a
+        second (its test is over, but the failure message should be its own);
+        the run's deadline gets no grace.
+        """
+        limit = float("inf")
+        if self.test_deadline is not None:
+            limit = self.test_deadline
+            if grace:
+                limit = max(limit, time.monotonic() + 0.5)
+        if self.run_deadline is not None:
+            limit = min(limit, self.run_deadline)
+        return limit
+
+    def _deadline_error(self, fn, worker, cut_short, cpu_limit):
+        """The error for a call that hit a wall-clock deadline."""
+        output = self._output(worker)
+        if not cut_short:
+            error = CallTimeout(f"timed out after {cpu_limit:g} s in {fn} (no answer after "
+                                f"{cpu_limit * WALL_CAP_FACTOR:g} s of waiting): a sleep, a wait, "
+                                "an infinite loop, or code far slower than a vectorized solution",
+                                fn, output)
+            self.poisoned[fn] = error
+            return error
+        if self.run_deadline is not None and time.monotonic() >= self.run_deadline:
+            self.budget_exhausted = True
+            return CallTimeout(f"timed out in {fn}: the time limit for the whole grading run "
+                               "ran out", fn, output)
+        return CallTimeout(f"timed out in {fn}: the time limit of this test ran out before it "
+                           "answered", fn, output)
 
     # -- replies -----------------------------------------------------------
     def _interpret(self, fn, header, arrays, elapsed, output, want_args):
@@ -175,9 +267,10 @@ class Student:
                 if type(trees) is not list:
                     raise wire.WireError("missing arguments")
                 args_after = [wire.decode_value(t, arrays) for t in trees]
-        except wire.WireError as problem:
+        except Exception as problem:  # noqa: BLE001  (a forged tree is the worker's doing)
             self._discard_worker()
-            raise ProtocolViolation(f"{fn} sent an invalid reply to the grader ({problem})",
+            reason = problem if isinstance(problem, wire.WireError) else type(problem).__name__
+            raise ProtocolViolation(f"{fn} sent an invalid reply to the grader ({reason})",
                                     fn, output) from None
         reject_bad_arrays(fn, value, output)
         steps = header.get("steps")
@@ -213,23 +306,46 @@ class Student:
         return WorkerCrashed(f"the worker running your code {death.how} in {fn}", fn, output)
 
     # -- workers -----------------------------------------------------------
-    def _healthy_worker(self):
+    def _healthy_worker(self, fn):
+        """The live worker, or a new one (its start-up counts against the test's
+        and the run's deadlines; starts per run are bounded)."""
         if self.import_error is not None:
             raise self.import_error
         if self.worker is not None and self.worker.alive:
             return self.worker
         self._discard_worker()
+        if self.worker_starts >= MAX_WORKER_STARTS:
+            raise WorkerCrashed(f"{fn} was not run: the worker running your code had to be "
+                                f"restarted {self.worker_starts} times in this grading run (it "
+                                "crashed, timed out or left threads or processes running after "
+                                "a call)", fn)
+        self.worker_starts += 1
         started = time.monotonic()
+        timeout = self.limits["startup_timeout_s"]
+        own_cap = started + timeout * WALL_CAP_FACTOR
+        deadline = min(own_cap, self._limit_deadline(grace=True))
         worker = self.backend.Worker(self.runtime, self.isolation, self.source, self.limits,
                                 python=self.python, encoding=self.encoding)
-        timeout = self.limits["startup_timeout_s"]
         try:
-            header = worker.wait_ready(timeout)
-        except wire.Deadline:
+            header = worker.wait_ready(deadline, timeout)
+        except workers.CpuTimeout:
             self.import_error = ImportFailed(
-                f"importing {self.filename} did not finish within {timeout} s: is there code "
-                "at the top level (outside functions) that loops, sleeps or trains?",
+                f"importing {self.filename} did not finish within {timeout} s of CPU time: is "
+                "there code at the top level (outside functions) that loops or trains?",
                 None, self._output(worker))
+        except wire.Deadline:
+            if deadline < own_cap:  # the test's or the run's time ran out, not the import's
+                output = self._output(worker)
+                worker.kill()
+                if self.run_deadline is not None and time.monotonic() >= self.run_deadline:
+                    self.budget_exhausted = True
+                raise CallTimeout(f"timed out in {fn}: the time limit of this test ran out "
+                                  f"while {self.filename} was being imported", fn, output) from None
+            self.import_error = ImportFailed(
+                f"importing {self.filename} did not finish within {timeout} s (no answer after "
+                f"{timeout * WALL_CAP_FACTOR:g} s of waiting): is there code at the top level "
+                "(outside functions) that sleeps, waits, loops or trains?", None,
+                self._output(worker))
         except workers.WorkerDied as death:
             self.import_error = ImportFailed(
                 f"importing {self.filename} failed: the worker {death.how}", None,
@@ -238,8 +354,12 @@ class Student:
             self.import_error = ImportFailed(
                 f"importing {self.filename} failed: invalid message to the grader ({problem})",
                 None, self._output(worker))
+        except BaseException:
+            worker.kill()
+            raise
         else:
             if header.get("op") == "ready":
+                worker.kill_strays()  # daemons started by the import
                 self.worker = worker
                 self.network_blocked = worker.network_blocked
                 self.overhead_s += time.monotonic() - started
@@ -247,6 +367,48 @@ class Student:
             self.import_error = self._import_error(header, self._output(worker))
         worker.kill()
         raise self.import_error
+
+    def probe(self, timeout_s=None):
+        """Prove the worker path works before anything is graded: the worker user
+        starts the interpreter, imports numpy and answers a call correctly.
+
+        Raises GraderFault with the cause (for staff) if not: then nothing that
+        fails afterwards could be the student's fault.
+        """
+        timeout_s = timeout_s or self.limits["startup_timeout_s"] * WALL_CAP_FACTOR
+        deadline = min(time.monotonic() + timeout_s, self._limit_deadline())
+        worker = None
+        try:
+            worker = self.backend.Worker(self.runtime, self.isolation, PROBE_SOURCE,
+                                         self.limits, python=self.python)
+            header = worker.wait_ready(deadline)
+            if header.get("op") != "ready":
+                raise GraderFault("the worker could not import the probe module: "
+                                  f"{str(header.get('type'))[:80]}: {str(header.get('message'))[:300]}")
+            x = np.arange(6.0).reshape(2, 3)
+            arrays = []
+            request = {"op": "call", "fn": "nnag_probe", "trace": False, "return_args": False,
+                       "args": [encode_argument(x, arrays)], "kwargs": {}}
+            header, reply = worker.request(request, arrays, deadline, 1 << 16)
+            value = wire.decode_value(header.get("value"), reply) if header.get("op") == "return" \
+                else None
+            if not (isinstance(value, np.ndarray) and value.shape == x.shape
+                    and np.array_equal(value, x * 2.0 + 1.0)):
+                raise GraderFault(f"the probe call came back wrong: {str(header)[:300]}")
+        except GraderFault as fault:
+            raise GraderFault(f"{fault}{_output_note(worker)}") from None
+        except wire.Deadline:
+            raise GraderFault(f"the worker did not answer the probe within {timeout_s:g} s"
+                              f"{_output_note(worker)}") from None
+        except workers.WorkerDied as death:
+            raise GraderFault(f"the worker {death.how} during the probe"
+                              f"{_output_note(worker)}") from None
+        except Exception as error:  # noqa: BLE001  (any failure here is the grader's)
+            raise GraderFault(f"the worker could not be started or did not answer the probe "
+                              f"({type(error).__name__}: {error}){_output_note(worker)}") from None
+        finally:
+            if worker is not None:
+                worker.kill()
 
     def _import_error(self, header, output):
         if header.get("op") != "import_error":
@@ -284,17 +446,71 @@ class Student:
         log, self.output_log = self.output_log, []
         return "".join(log)
 
-    def close(self):
-        """Kill every worker process and remove the scratch space (once)."""
+    def close(self, time_budget_s=CLOSE_CLEANUP_S):
+        """Kill every worker process and remove all they left (once; bounded in time).
+
+        Call it after results.json is written: nothing here can stop a run
+        from having its results.
+        """
         if self.closed:
             return  # the worker user may belong to another run by now
         self.closed = True
-        self._discard_worker()
-        if self.isolation.dedicated_user:
-            workers.kill_all_processes_of(self.isolation.user.pw_uid)
-            workers.remove_files_of(self.isolation.user.pw_uid)
-        self.runtime.cleanup()
-        self.isolation.release()
+        deadline = time.monotonic() + time_budget_s
+        try:
+            self._discard_worker()
+            if self.isolation.dedicated_user:
+                self.cleanup_report = workers.clean_up_user(self.isolation.user, deadline)
+            self.runtime.cleanup(deadline)
+        finally:
+            self.isolation.release()
+
+
+def _output_note(worker):
+    """What a failed probe worker printed (an interpreter's or a loader's error)."""
+    if worker is None:
+        return ""
+    try:
+        text = worker.output().strip()
+    except Exception:  # noqa: BLE001
+        return ""
+    return f"; it printed: {text[-500:]}" if text else ""
+
+
+def reply_limit(sizing_arrays, return_args, request_arrays=None):
+    """The most bytes a reply to a request may carry.
+
+    Inputs: sizing_arrays: ndarrays of the arguments that bound the answer;
+    return_args: bool (the arguments come back too); request_arrays: every
+    ndarray sent (default: sizing_arrays). The answer of every graded function
+    is at most REPLY_FACTOR times the size of its sizing arguments, or
+    REPLY_FLOOR_BYTES; arguments sent back count once more.
+    """
+    request_arrays = sizing_arrays if request_arrays is None else request_arrays
+    sizing = sum(int(a.nbytes) for a in sizing_arrays)
+    sent = sum(int(a.nbytes) for a in request_arrays)
+    return REPLY_FLOOR_BYTES + REPLY_FACTOR * sizing + (sent if return_args else 0)
+
+
+def answer_arrays(fn, args, kwargs):
+    """The ndarrays among the arguments that bound fn's answer (REPLY_SIZED_BY):
+    all of them unless fn is listed there."""
+    sized_by = REPLY_SIZED_BY.get(fn)
+    if sized_by is None:
+        chosen = list(args) + list(kwargs.values())
+    else:
+        name, position = sized_by
+        chosen = [kwargs[name]] if name in kwargs else list(args[position:position + 1])
+    found = []
+    stack = chosen
+    while stack:  # arrays anywhere in nested tuples, lists and dicts
+        value = stack.pop()
+        if isinstance(value, np.ndarray):
+            found.append(value)
+        elif isinstance(value, (tuple, list)):
+            stack.extend(value)
+        elif isinstance(value, dict):
+            stack.extend(value.values())
+    return found
 
 
 def encode_argument(value, arrays):

@@ -23,6 +23,10 @@ LENGTH = struct.Struct(">I")
 MAX_DEPTH = 8
 MAX_ITEMS = 4096
 MAX_NDIM = 8
+# A value tree MAX_DEPTH deep nests JSON about three levels per value level
+# ({"t": .., "items": [[key, {..}]]}); anything deeper is forged, and is
+# refused before the JSON parser (which recurses) ever sees it.
+MAX_JSON_DEPTH = 3 * MAX_DEPTH + 8
 
 # Exactly the dtypes a reply may carry: float and integer kinds, native
 # little-endian or byte-sized. Anything else is refused before any allocation.
@@ -180,19 +184,54 @@ def send(fd, header, arrays=(), deadline=None):
 def receive(fd, deadline=None, max_header=1 << 16, max_payload=1 << 26):
     """Read and validate one message from fd: returns (header, arrays).
 
-    Sizes and dtypes are checked against the caps BEFORE anything of the
-    payload is allocated, so a forged header cannot make the reader allocate.
+    Sizes, nesting, shapes and dtypes are checked against the caps BEFORE
+    the header is parsed or anything of the payload is allocated, so a forged
+    message can make the reader neither recurse nor allocate beyond them.
+    Whatever goes wrong while reading or decoding (a parser error, a
+    RecursionError, a MemoryError...) comes out as WireError: only Deadline
+    and PeerClosed mean anything else.
+
+    Inputs:
+    - max_header: int, bytes the JSON header may have
+    - max_payload: int, bytes all arrays together may have
     """
+    try:
+        return _receive(fd, deadline, max_header, max_payload)
+    except (WireError, Deadline, PeerClosed):
+        raise
+    except Exception as error:  # noqa: BLE001  (the sender is not trusted: any failure is theirs)
+        raise WireError(f"unreadable message ({type(error).__name__})") from None
+
+
+def _receive(fd, deadline, max_header, max_payload):
     (length,) = LENGTH.unpack(_read_exact(fd, LENGTH.size, deadline))
     if length > max_header:
         raise WireError(f"header of {length} bytes exceeds the cap of {max_header}")
+    raw = _read_exact(fd, length, deadline)
+    few_brackets = raw.count(b"[") + raw.count(b"{") <= MAX_JSON_DEPTH  # the usual case: fast
+    if not few_brackets and json_depth(raw) > MAX_JSON_DEPTH:
+        raise WireError(f"header nested more than {MAX_JSON_DEPTH} levels deep")
     try:
-        header = json.loads(_read_exact(fd, length, deadline).decode("utf-8"))
+        header = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, ValueError):
         raise WireError("header is not JSON") from None
     if type(header) is not dict:
         raise WireError("header is not an object")
-    specs = header.get("arrays", [])
+    layout = payload_layout(header.get("arrays", []), max_payload)
+    arrays = []
+    for dtype, shape, count in layout:
+        array = np.empty(count, dtype=dtype)
+        _read_into(fd, memoryview(array).cast("B"), deadline)
+        arrays.append(array.reshape(shape))
+    return header, arrays
+
+
+def payload_layout(specs, max_payload):
+    """[(dtype, shape, element count)] of a header's array list, or WireError.
+
+    Every spec is checked and the running total compared with max_payload
+    before a single array is allocated.
+    """
     if type(specs) is not list or len(specs) > MAX_ITEMS:
         raise WireError("malformed array list")
     layout, total = [], 0
@@ -203,14 +242,40 @@ def receive(fd, deadline=None, max_header=1 << 16, max_payload=1 << 26):
             count *= n
         total += count * dtype.itemsize
         if total > max_payload:
-            raise WireError(f"payload exceeds the cap of {max_payload >> 20} MB")
+            raise WireError(f"payload exceeds the cap of {_size_words(max_payload)}")
         layout.append((dtype, shape, count))
-    arrays = []
-    for dtype, shape, count in layout:
-        array = np.empty(count, dtype=dtype)
-        _read_into(fd, memoryview(array).cast("B"), deadline)
-        arrays.append(array.reshape(shape))
-    return header, arrays
+    return layout
+
+
+def json_depth(raw):
+    """The deepest nesting of [ and { in JSON text (bytes), ignoring strings.
+
+    A loop, not a parser: it cannot recurse however deep the text claims to be.
+    """
+    depth = deepest = 0
+    in_string = escaped = False
+    for byte in raw:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif byte == 0x5C:  # backslash
+                escaped = True
+            elif byte == 0x22:  # closing quote
+                in_string = False
+        elif byte == 0x22:
+            in_string = True
+        elif byte in (0x5B, 0x7B):  # [ {
+            depth += 1
+            deepest = max(deepest, depth)
+        elif byte in (0x5D, 0x7D):  # ] }
+            depth -= 1
+    return deepest
+
+
+def _size_words(size):
+    if size >= 1 << 20:
+        return f"{size / (1 << 20):.3g} MB"
+    return f"{size / (1 << 10):.3g} KB"
 
 
 def _check_spec(spec):

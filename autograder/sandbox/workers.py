@@ -8,6 +8,7 @@ growth the worker's RLIMIT_FSIZE bounds. The parent enforces every deadline
 itself: the worker's cooperation is never needed to stop it.
 """
 import os
+import select
 import shutil
 import signal
 import subprocess
@@ -15,9 +16,11 @@ import sys
 import tempfile
 import time
 
-from autograder.sandbox import layers, wire
+from autograder.sandbox import cleanup, layers, wire
 
 RUNTIME_FILES = ("worker.py", "wire.py", "confine.py")
+START_CLEANUP_S = 10.0  # clean-up of a previous run's leftovers, at most
+CPU_POLL_S = 0.1  # how often the worker's CPU time is read while waiting
 # getattr: several are POSIX only, and this module must import everywhere
 # (autograder/sandbox/portable.py uses WorkerDied).
 SIGNAL_NAMES = {getattr(signal, name): text for name, text in (
@@ -25,6 +28,10 @@ SIGNAL_NAMES = {getattr(signal, name): text for name, text in (
     ("SIGXCPU", "SIGXCPU (CPU time limit)"), ("SIGABRT", "SIGABRT (abort)"),
     ("SIGBUS", "SIGBUS"), ("SIGFPE", "SIGFPE"), ("SIGILL", "SIGILL"), ("SIGTERM", "SIGTERM"),
     ("SIGXFSZ", "SIGXFSZ (file size limit)")) if hasattr(signal, name)}
+
+
+class CpuTimeout(wire.Deadline):
+    """The worker used up the CPU time it was given for the request."""
 
 
 class WorkerDied(Exception):
@@ -53,7 +60,9 @@ class Isolation:
         if self.is_root:
             self.user, self._lock = claim_worker_user(user_prefix, self.MAX_USERS)
             become_subreaper()
-            kill_all_processes_of(self.user.pw_uid)  # leftovers of a crashed run
+            # A crashed or killed earlier run may have left processes, files
+            # or IPC objects of this user: none of it may affect this run.
+            clean_up_user(self.user, time.monotonic() + START_CLEANUP_S)
         # -- isolation layers beyond the user (probed once: autograder/sandbox/layers.py)
         self.layers = layers.Layers(self.user)
 
@@ -153,8 +162,8 @@ class Runtime:
     def new_capture_file(self):
         return os.path.join(self.private, f"output{self._count}.txt")
 
-    def cleanup(self):
-        shutil.rmtree(self.base, ignore_errors=True)
+    def cleanup(self, deadline=None):
+        cleanup.remove_tree(self.base, deadline)
 
 
 class OutputCapture:
@@ -241,25 +250,71 @@ class Worker:
             os.close(request_read)
             os.close(reply_write)
 
-    def wait_ready(self, timeout):
-        """Wait for the import of the submission: returns the ready/import_error header."""
-        header, _ = self.receive(time.monotonic() + timeout)
+    def wait_ready(self, deadline, cpu_limit_s=None):
+        """Wait for the import of the submission: returns the ready/import_error header.
+
+        deadline: float (time.monotonic), the wall-clock cap; cpu_limit_s: the
+        CPU seconds the import may use (None: the wall clock alone).
+        """
+        self.wait_for_reply(deadline, cpu_limit_s)
+        header, _ = self.receive(deadline, self.max_header)  # no arrays expected: a small cap
         if header.get("op") == "ready":
             self.network_blocked = header.get("network_blocked") is True
             self.isolation.layers.note_worker(header.get("layers"))  # isolation layers
         return header
 
-    def request(self, header, arrays, deadline):
-        """Send one request and return the validated (header, arrays) reply."""
+    def request(self, header, arrays, deadline, max_reply=None, cpu_limit_s=None):
+        """Send one request and return the validated (header, arrays) reply.
+
+        deadline: float (time.monotonic), the wall-clock cap; cpu_limit_s: CPU
+        seconds the worker may use on it (CpuTimeout when passed); max_reply:
+        bytes the reply's arrays may have together (capped by max_reply_mb).
+        """
         try:
             wire.send(self.request_fd, header, arrays, deadline)
         except wire.PeerClosed:
             raise self.died() from None
-        return self.receive(deadline)
+        self.wait_for_reply(deadline, cpu_limit_s)
+        return self.receive(deadline, min(self.max_reply, max_reply or self.max_reply))
 
-    def receive(self, deadline):
+    def wait_for_reply(self, deadline, cpu_limit_s=None):
+        """Block until the reply starts to arrive (or the worker closes its end).
+
+        The worker's CPU time is what stops runaway code: a loaded machine
+        slows a correct submission in wall-clock time, not in CPU time. The
+        wall-clock deadline still caps waits that use no CPU (sleep, a lock).
+        """
+        poller = select.poll()
+        poller.register(self.reply_fd, select.POLLIN)
+        cpu_start = self.cpu_seconds() if cpu_limit_s is not None else None
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise wire.Deadline()
+            slice_s = remaining if cpu_start is None else min(remaining, CPU_POLL_S)
+            if poller.poll(slice_s * 1000):
+                return
+            if cpu_start is not None and self.cpu_seconds() - cpu_start > cpu_limit_s:
+                raise CpuTimeout()
+
+    def cpu_seconds(self):
+        """CPU seconds used so far by the worker: its whole cgroup where there is
+        one, else the interpreter's own threads and its reaped children."""
+        cgroup = getattr(self.launched, "cgroup", None)
+        if cgroup:
+            try:
+                with open(os.path.join(cgroup, "cpu.stat")) as handle:
+                    for line in handle:
+                        if line.startswith("usage_usec "):
+                            return int(line.split()[1]) / 1e6
+            except (OSError, ValueError):
+                pass
+        return process_cpu_seconds(self.launched.worker_pid)
+
+    def receive(self, deadline, max_reply=None):
         try:
-            return wire.receive(self.reply_fd, deadline, self.max_header, self.max_reply)
+            return wire.receive(self.reply_fd, deadline, self.max_header,
+                                max_reply or self.max_reply)
         except wire.PeerClosed:
             raise self.died() from None
 
@@ -299,7 +354,7 @@ class Worker:
                 pass
         self.request_fd = self.reply_fd = -1
         self.capture.close()
-        shutil.rmtree(self.workdir, ignore_errors=True)
+        cleanup.remove_tree(self.workdir, time.monotonic() + 10)
 
     def left_something_running(self):
         """True if the student's code left threads or child processes behind.
@@ -317,6 +372,34 @@ class Worker:
                 return any(not _is_zombie(int(child)) for child in children.read().split())
         except (OSError, ValueError):
             return False
+
+    def kill_strays(self):
+        """Kill every process of the worker user except this worker itself.
+
+        Between calls the worker is the only process its user may have: any
+        other (a detached daemon started at import or in an earlier call) only
+        competes with the submission for the CPU, or waits to tamper. Returns
+        how many were killed.
+        """
+        if not self.isolation.dedicated_user:
+            return 0
+        worker_pid = self.launched.worker_pid
+        if self.launched.bwrapped and worker_pid == self.process.pid:
+            return 0  # the interpreter under bwrap is not found yet: never guess
+        keep = {self.process.pid}
+        pid = worker_pid
+        for _ in range(8):  # the launch chain: worker <- bwrap's init <- bwrap
+            if pid is None or pid in keep:
+                break
+            keep.add(pid)
+            pid = parent_pid(pid)
+        strays = [pid for pid in live_processes_of(self.isolation.user.pw_uid) if pid not in keep]
+        for pid in strays:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+        return len(strays)
 
     @property
     def alive(self):
@@ -409,6 +492,15 @@ def kill_all_processes_of(uid, attempts=50):
     return False
 
 
+def parent_pid(pid):
+    """pid's parent (from /proc), or None if pid is gone."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            return int(stat.read().rsplit(b")", 1)[1].split()[1])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
 def live_processes_of(uid):
     """Processes of uid that still run (zombies are dead, waiting to be reaped)."""
     return [pid for pid in processes_of(uid) if not _is_zombie(pid)]
@@ -422,17 +514,35 @@ def _is_zombie(pid):
         return True
 
 
-def remove_files_of(uid, roots=("/tmp", "/var/tmp", "/dev/shm")):
-    """Delete what the worker user left in the world-writable places."""
-    for root in roots:
-        for dirpath, dirnames, filenames in os.walk(root, topdown=False):
-            for name in filenames + dirnames:
-                path = os.path.join(dirpath, name)
-                try:
-                    if os.lstat(path).st_uid == uid:
-                        if os.path.isdir(path) and not os.path.islink(path):
-                            shutil.rmtree(path, ignore_errors=True)
-                        else:
-                            os.unlink(path)
-                except OSError:
-                    pass
+def process_cpu_seconds(pid):
+    """User + system CPU seconds of pid, its threads and its reaped children (0 if gone)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as handle:
+            fields = handle.read().rsplit(b")", 1)[1].split()
+        ticks = sum(int(fields[i]) for i in (11, 12, 13, 14))  # utime stime cutime cstime
+        return ticks / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return 0.0
+
+
+def clean_up_user(user, deadline):
+    """Everything a worker user can leave behind, removed: processes first (so
+    that nothing recreates what follows), then SysV IPC, then files in every
+    world-writable place. Bounded by deadline; never raises.
+
+    Returns {what: count} for the staff's log.
+    """
+    report = {}
+    steps = (("processes left", lambda: not kill_all_processes_of(user.pw_uid)),
+             ("ipc objects removed", lambda: cleanup.remove_ipc_of(user.pw_uid)),
+             ("files removed", lambda: cleanup.remove_files_of(user.pw_uid, user.pw_gid,
+                                                               deadline=deadline)))
+    for name, step in steps:
+        if time.monotonic() > deadline:
+            report[name] = "not done: out of time"
+            continue
+        try:
+            report[name] = int(step())
+        except Exception as error:  # noqa: BLE001  (clean-up must never stop a run)
+            report[name] = f"failed: {type(error).__name__}: {error}"[:200]
+    return report

@@ -285,4 +285,35 @@ HOSTILE = [
                      "        print(line, end='')\n"
                      "        sys.stderr.write(line)\n"),
             inject=in_function("train", "_nnag_print_flood()")),
+    # -- a wire, deadlines and clean-up that cannot be broken (sandbox/wire.py, workers.py, cleanup.py) --
+    hostile("deep_nesting_reply_header", "softmax sends a reply header of 65,000 '[' (a recursive "
+            "JSON parser overflows), then waits", only("softmax", msg=r"invalid reply"),
+            payloads=("wire_abuse.py",), inject=in_function("softmax", "_nnag_deep_nesting_reply()")),
+    hostile("huge_reply_64MB", "sigmoid_backward sends a well-formed 64 MB reply by hand (a "
+            "reader that converts before checking sizes grows by gigabytes)",
+            only("sigmoid_backward", msg=r"invalid reply|exceed|cap"),
+            payloads=("wire_abuse.py",), inject=in_function("sigmoid_backward", "_nnag_huge_reply()")),
+    hostile("deep_directory_chain", "leaves a 1,100-deep directory chain in /tmp, /var/tmp, "
+            "/dev/shm, /run/lock and its scratch at import (a recursive clean-up raises); "
+            "otherwise correct", full_marks(), payloads=("leftovers.py",),
+            append="_nnag_deep_chain()",
+            forbidden_paths=tuple(f"{place}/nnag-deep-chain"
+                                  for place in ("/tmp", "/var/tmp", "/dev/shm", "/run/lock"))),
+    hostile("files_in_shared_places", "leaves 32 MB files in /dev/shm, /var/tmp, /tmp and "
+            "/run/lock at import; otherwise correct", full_marks(), payloads=("leftovers.py",),
+            append="_nnag_fill_shared_places()",
+            forbidden_paths=tuple(f"{place}/nnag-left-behind"
+                                  for place in ("/tmp", "/var/tmp", "/dev/shm", "/run/lock"))),
+    hostile("sysv_ipc_left_behind", "creates a SysV shared-memory segment, semaphore set and "
+            "message queue at import and never removes them; otherwise correct", full_marks(),
+            payloads=("leftovers.py",), append="_nnag_sysv_ipc()"),
+    hostile("cpu_spinning_daemons", "leaves 14 detached daemons spinning on the CPU at import; "
+            "otherwise correct (they must not cost it time or points)", full_marks(),
+            payloads=("leftovers.py",), exclusive=True, spawns=True,
+            append="_nnag_spinning_daemons()"),
+    hostile("slow_start_with_crashes", "an import that takes 6 s, and one_hot crashes the worker "
+            "on every call: each restart's start-up counts against the deadlines",
+            only("one_hot", msg=CRASHED, max_seconds=240), payloads=("leftovers.py",),
+            append="_nnag_slow_start()",
+            inject=in_function("one_hot", "import os\nos._exit(7)")),
 ]
