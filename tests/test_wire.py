@@ -120,3 +120,20 @@ def test_trains_answer_is_sized_by_its_params_not_its_data():
     assert oracle.reply_limit(sized, False) == oracle.REPLY_FLOOR_BYTES + 4 * 128
     assert len(oracle.answer_arrays("linear_forward", (X, np.zeros((2, 784)), np.zeros(2)),
                                     {})) == 3
+
+
+def test_answers_sized_by_integers_fit_their_documented_size():
+    """one_hot's (N, C) and init_params' four arrays are sized by integers, not arrays:
+    the timing inputs' answers (8 MB and more) must fit, garbage must not widen the cap."""
+    y = np.zeros(100000, dtype=np.int64)
+    one_hot_answer = 100000 * 10 * 8
+    cap = oracle.reply_limit(oracle.answer_arrays("one_hot", (y, 10), {}), False,
+                             answer_entries=oracle.answer_entries("one_hot", (y, 10)))
+    assert one_hot_answer < cap <= oracle.REPLY_FLOOR_BYTES + 4 * one_hot_answer
+    init_answer = (300 * 785 + 10 * 301) * 8
+    entries = oracle.answer_entries("init_params", (784, 300, 10, 0))
+    assert entries * 8 == init_answer
+    assert oracle.reply_limit([], False, answer_entries=entries) > init_answer
+    for odd in ((784, "300", 10), (784,), (784.0, 300, 10), (True, 300, 10)):
+        assert oracle.answer_entries("init_params", odd) == 0
+    assert oracle.answer_entries("softmax", (np.zeros((3, 4)),)) == 0

@@ -31,6 +31,15 @@ REPLY_FACTOR = 4
 # (params, history) is as large as the params it is given plus a few floats
 # per epoch, however large the data it trains on.
 REPLY_SIZED_BY = {"train": ("params", 0)}
+# Functions whose answer is sized by integers among their arguments rather
+# than by arrays: the number of float64 entries their documented answer has.
+REPLY_ENTRIES_FROM_INTEGERS = {
+    # one_hot(y, num_classes) -> (N, C)
+    "one_hot": lambda args: _length(args[0]) * _integer(args[1]),
+    # init_params(n_input, n_hidden, n_output) -> W1 (H, M), b1 (H,), W2 (K, H), b2 (K,)
+    "init_params": lambda args: (_integer(args[1]) * (_integer(args[0]) + 1)
+                                 + _integer(args[2]) * (_integer(args[1]) + 1)),
+}
 # After a call this long, processes the submission left running (detached
 # daemons) are looked for and killed; quicker calls skip the /proc scan (a
 # few ms): the CPU a daemon steals matters only to long calls.
@@ -173,7 +182,8 @@ class Student:
             "kwargs": {k: encode_argument(v, arrays) for k, v in kwargs.items()},
         }
         reply_cap = max_reply_bytes or reply_limit(
-            answer_arrays(fn, args, kwargs), bool(return_args), arrays)
+            answer_arrays(fn, args, kwargs), bool(return_args), arrays,
+            answer_entries=answer_entries(fn, args))
         started = time.monotonic()
         broken = True  # until a reply was read in full: then the worker is killed, always
         try:
@@ -476,19 +486,42 @@ def _output_note(worker):
     return f"; it printed: {text[-500:]}" if text else ""
 
 
-def reply_limit(sizing_arrays, return_args, request_arrays=None):
+def reply_limit(sizing_arrays, return_args, request_arrays=None, answer_entries=0):
     """The most bytes a reply to a request may carry.
 
     Inputs: sizing_arrays: ndarrays of the arguments that bound the answer;
     return_args: bool (the arguments come back too); request_arrays: every
-    ndarray sent (default: sizing_arrays). The answer of every graded function
-    is at most REPLY_FACTOR times the size of its sizing arguments, or
-    REPLY_FLOOR_BYTES; arguments sent back count once more.
+    ndarray sent (default: sizing_arrays); answer_entries: int, float64
+    entries of the documented answer where integer arguments size it
+    (REPLY_ENTRIES_FROM_INTEGERS). The answer of every graded function is at
+    most REPLY_FACTOR times the size of its sizing arguments (or of its
+    documented size), or REPLY_FLOOR_BYTES; arguments sent back count once more.
     """
     request_arrays = sizing_arrays if request_arrays is None else request_arrays
-    sizing = sum(int(a.nbytes) for a in sizing_arrays)
+    sizing = max(sum(int(a.nbytes) for a in sizing_arrays), 8 * answer_entries)
     sent = sum(int(a.nbytes) for a in request_arrays)
     return REPLY_FLOOR_BYTES + REPLY_FACTOR * sizing + (sent if return_args else 0)
+
+
+def answer_entries(fn, args):
+    """Entries of fn's documented answer when integer arguments size it, else 0."""
+    size = REPLY_ENTRIES_FROM_INTEGERS.get(fn)
+    if size is None:
+        return 0
+    try:
+        return max(0, int(size(args)))
+    except (IndexError, TypeError, ValueError):
+        return 0  # arguments the function was not documented with: the floor applies
+
+
+def _length(value):
+    return len(value) if isinstance(value, (np.ndarray, list, tuple)) else 0
+
+
+def _integer(value):
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        raise TypeError(value)
+    return int(value)
 
 
 def answer_arrays(fn, args, kwargs):
