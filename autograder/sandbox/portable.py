@@ -197,7 +197,8 @@ class Worker:
         self.network_blocked = False
         self.flooded = False
         self.replies = queue.Queue()
-        settings = {"portable": True, "submission": os.path.join(self.workdir, "neural_net.py")}
+        settings = {"portable": True, "limits": limits,  # the worker's output budget reads them
+                    "submission": os.path.join(self.workdir, "neural_net.py")}
         self.process = subprocess.Popen(
             [python or sys.executable, "-I", "-B", os.path.join(runtime.code_dir, "worker.py"),
              json.dumps(settings)],
