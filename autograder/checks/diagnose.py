@@ -257,3 +257,42 @@ def sce_backward_candidates(P, Y):
         out.append(((P - Y) / k, "you divided by K (the number of classes) instead of N "
                                  "(the number of examples, P.shape[0])"))
     return out
+
+
+def _logistic(Z):
+    """1 / (1 + exp(-Z)) without overflow warnings."""
+    Z = np.asarray(Z, dtype=np.float64)
+    return np.exp(-np.logaddexp(0.0, -Z))
+
+
+def forward_stage_candidates(key, args, cache):
+    """Known mistakes of the line of `forward` that computes `key` ("Z1", "A1",
+    "Z2" or "P") from args (the student's own previous values): [(value, text)].
+
+    cache: the student's cache (an entry stored under the wrong key shows).
+    """
+    out = []
+    if key in ("Z1", "Z2"):
+        X, W, b = (np.asarray(a, dtype=np.float64) for a in args)
+        out += linear_forward_candidates(X, W, b)
+        added = "the bias is added to the weights: add it after the product, X W^T + b"
+        for folded in ([W + b[:, None]] + ([W + b] if W.shape[1] == b.shape[0] else [])):
+            out += [(X @ folded.T, added), (X @ folded.T + b, added)]
+        if key == "Z2":
+            out.append((X @ W.T, "b2 is not added to Z2"))
+        else:
+            out.append((X @ W.T, "b1 is not added to Z1"))
+    elif key == "A1":
+        Z = np.asarray(args[0], dtype=np.float64)
+        out += [(Z, "the sigmoid is skipped: A1 = sigmoid(Z1) feeds the second layer"),
+                (_logistic(_logistic(Z)), "the sigmoid is applied twice"),
+                (_logistic(-Z), "this is the sigmoid of -Z1: A1 = 1 / (1 + exp(-Z1))")]
+    elif key == "P":
+        out.append((np.asarray(args[0], dtype=np.float64),
+                    "P is the logits Z2: apply softmax"))
+    for other in ("X", "Z1", "A1", "Z2", "P"):
+        value = cache.get(other) if isinstance(cache, dict) else None
+        if other != key and isinstance(value, np.ndarray) and value.dtype.kind in "fiu":
+            out.append((value, f"cache['{key}'] holds what cache['{other}'] holds: "
+                               "store each intermediate under its own key"))
+    return out
