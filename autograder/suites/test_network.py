@@ -169,6 +169,18 @@ class ComposedCase:
 
         return own
 
+    def own_args_after(self):
+        """args_after(callee, *args): the arguments as the student's layer leaves them."""
+        called = composition.calls_of(vectorization.parse(student().source), self.FN,
+                                      self.CALLEES)
+
+        def args_after(callee, *args):
+            if callee not in called:
+                return None
+            return student().call(callee, *args, return_args=True).args_after
+
+        return args_after
+
     def fail_not_judged(self, callee, reason):
         """Fail closed: FN cannot be judged while a layer it calls is broken."""
         self.fail_with(self.FN, f"not judged: fix `{callee}` first",
@@ -259,7 +271,8 @@ class TestForward(ComposedCase, SuiteCase):
         shapes = {key: shape for key, shape in cache_shapes(n, m, h, k).items()}
         verdict = composition.judge_chain(composition.FORWARD_STAGES, {"X": X, **params},
                                           cache, shapes, self.own_layers(),
-                                          forward_stage_right(params, X, cache_ref))
+                                          forward_stage_right(params, X, cache_ref),
+                                          args_after=self.own_args_after())
         if verdict.status == "not_judged":
             self.fail_not_judged(verdict.callee, verdict.reason)
         if verdict.status == "unknown":
@@ -267,7 +280,7 @@ class TestForward(ComposedCase, SuiteCase):
                                     "reference here; how forward uses it is checked on "
                                     "Gradescope")
         if verdict.status == "differs":
-            if not matches(P, P_ref):
+            if not matches(P, P_ref) and self.layers_right(params, X, cache_ref):
                 r = rng_for(self.key, "other")
                 self.assert_uses_arguments(self.FN, [params, X], ["params", "X"],
                                            {0: network_params(r, m, h, k),
@@ -279,6 +292,21 @@ class TestForward(ComposedCase, SuiteCase):
                            call=call, expected=cache["P"], got=P,
                            mistake="return the same P that you store in the cache")
         return P_ref
+
+    def layers_right(self, params, X, cache_ref):
+        """True if the student's layers give the reference's intermediates from
+        the reference's own inputs (a wrong layer, e.g. one that reads a global,
+        must not make forward look like it ignores its arguments)."""
+        own = self.own_layers()
+        known = {"X": X, **params, **cache_ref}
+        for stage in composition.FORWARD_STAGES:
+            try:
+                value = own(stage.callee, *[known[name] for name in stage.args])
+            except SubmissionError:
+                return False
+            if value is not composition.NOT_CALLED and not matches(value, cache_ref[stage.key]):
+                return False
+        return True
 
     def fail_stage(self, verdict, params, X, cache, inputs, call, n, k):
         """Point at the line of forward whose value differs from the student's own layer."""
@@ -344,13 +372,12 @@ class TestForward(ComposedCase, SuiteCase):
         def make(size):
             return list(forward_inputs(rng_for(self.key, *size), *size))
 
-        with self.unless_layer_broken(forward_layer_probes(self.key, *make((8, 3, 2, 2)))):
-            self.assert_vectorized(self.FN, make, [("N=8", (8, 3, 2, 2)),
-                                                   ("N=64", (64, 3, 2, 2)),
-                                                   ("M=24", (8, 24, 2, 2)),
-                                                   ("H=16", (8, 3, 16, 2)),
-                                                   ("K=16", (8, 3, 2, 16))],
-                                   big=(20_000, 64, 32, 10))
+        sizes = [("N=8", (8, 3, 2, 2)), ("N=64", (64, 3, 2, 2)), ("M=24", (8, 24, 2, 2)),
+                 ("H=16", (8, 3, 16, 2)), ("K=16", (8, 3, 2, 16))]
+        probes = [probe for _, size in sizes
+                  for probe in forward_layer_probes(self.key, *make(size))]
+        with self.unless_layer_broken(probes):
+            self.assert_vectorized(self.FN, make, sizes, big=(20_000, 64, 32, 10))
 
 
 # ---------------------------------------------------------------------------
@@ -447,10 +474,13 @@ class TestBackward(ComposedCase, GradientCase):
                                         "reference here; how backward uses them is checked "
                                         "on Gradescope")
             options = [(expected, ())]
-        other_params, other_cache, other_Y = backward_inputs(rng_for(self.key, "other"),
-                                                             n, m, h, k)
-        self.assert_uses_arguments(self.FN, [params, cache, Y], ["params", "cache", "Y"],
-                                   {0: other_params, 1: other_cache, 2: other_Y}, grads)
+        if all(not via for _, via in options):
+            # only when the student's layers are right: a wrong layer (one that
+            # drops dA, say) can make the gradients ignore an argument
+            other_params, other_cache, other_Y = backward_inputs(rng_for(self.key, "other"),
+                                                                 n, m, h, k)
+            self.assert_uses_arguments(self.FN, [params, cache, Y], ["params", "cache", "Y"],
+                                       {0: other_params, 1: other_cache, 2: other_Y}, grads)
         best, differing = composition.closest_option(grads, options,
                                                      keys=("W2", "b2", "W1", "b1"))
         variants = EXACT.network_backward_variants(params, cache["X"], Y) if EXACT else []
@@ -606,8 +636,9 @@ class TestBackward(ComposedCase, GradientCase):
     def test_6_unchanged(self):
         """backward: leaves params, cache and Y unchanged"""
         params, cache, Y = backward_inputs(rng_for(self.key), 6, 5, 4, 3)
-        self.assert_unchanged(self.FN, [params, cache, Y], ["params", "cache", "Y"],
-                              ref().backward(params, cache, Y))
+        with self.unless_layer_broken(backward_layer_probes(self.key, params, cache, Y)):
+            self.assert_unchanged(self.FN, [params, cache, Y], ["params", "cache", "Y"],
+                                  ref().backward(params, cache, Y))
 
     @graded("backward.vectorized")
     def test_7_vectorized(self):
@@ -615,10 +646,12 @@ class TestBackward(ComposedCase, GradientCase):
         def make(size):
             return list(backward_inputs(rng_for(self.key, *size), *size))
 
-        self.assert_vectorized(self.FN, make, [("N=8", (8, 3, 2, 2)), ("N=64", (64, 3, 2, 2)),
-                                               ("M=24", (8, 24, 2, 2)), ("H=16", (8, 3, 16, 2)),
-                                               ("K=16", (8, 3, 2, 16))],
-                               big=(20_000, 64, 32, 10))
+        sizes = [("N=8", (8, 3, 2, 2)), ("N=64", (64, 3, 2, 2)), ("M=24", (8, 24, 2, 2)),
+                 ("H=16", (8, 3, 16, 2)), ("K=16", (8, 3, 2, 16))]
+        probes = [probe for _, size in sizes
+                  for probe in backward_layer_probes(self.key, *make(size))]
+        with self.unless_layer_broken(probes):
+            self.assert_vectorized(self.FN, make, sizes, big=(20_000, 64, 32, 10))
 
 
 # ---------------------------------------------------------------------------

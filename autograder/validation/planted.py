@@ -1,18 +1,33 @@
 """Planted bugs: small variants of the reference, each named after the mistake.
 
 Each declares the function(s) it breaks; it must lose points there, and
-every failing test must belong to that function or to one of its callers in
-the reference (`dependants`). If one of these ever scores 100, the grader
-needs a new check: never give the variant an exemption.
+every failing test must belong to that function or be an end-to-end test of
+train (`model.only`): a composite is judged on the student's own callees.
+A bug that makes a function crash or return an unusable shape leaves its
+callers "not judged" (`unusable=True`: they may lose too, and say so).
+`also` lists what else may lose and why it still does. If one of these ever
+scores 100, the grader needs a new check: never give the variant an exemption.
 """
-from autograder.validation.model import Entry, only
+from autograder.validation.model import Entry, broken, only
 
 
-def planted(name, breaks, why, subs, also=None, msg=(), prelude="", vectorization=False):
+def planted(name, breaks, why, subs, also=None, msg=(), prelude="", vectorization=False,
+            unusable=False):
     breaks = (breaks,) if isinstance(breaks, str) else tuple(breaks)
+    if unusable:
+        expected = broken(*breaks, also=also or (),
+                          msg=msg or tuple(f"not judged: fix `{f}` first" for f in breaks))
+    else:
+        expected = only(*breaks, also=also, msg=msg)
     return Entry(name=name, kind="planted", breaks=breaks, why=why, subs=tuple(subs),
-                 expected=only(*breaks, also=also, msg=msg), prelude=prelude,
-                 vectorization=vectorization)
+                 expected=expected, prelude=prelude, vectorization=vectorization)
+
+
+# predict's tests and train's (other than the end-to-end ones) do not yet
+# judge them on the student's own callees: a wrong value in a callee may still
+# cost them. Entries that need this say so.
+TRAIN_NOT_YET_ON_OWN_CALLEES = ("train",)
+PREDICT_AND_TRAIN_NOT_YET_ON_OWN_CALLEES = ("predict", "train")
 
 
 # Exact lines of the reference that many variants replace.
@@ -38,39 +53,46 @@ IMPORT = "import numpy as np\n"
 PLANTED = [
     # -- linear layer ---------------------------------------------------------
     planted("dW_transposed", "linear_backward", "dW = X^T dZ, shape (M, K)", [
-        ("    dW = dZ.T @ X\n", "    dW = X.T @ dZ\n")]),
+        ("    dW = dZ.T @ X\n", "    dW = X.T @ dZ\n")], unusable=True),
     planted("dW_transposed_then_reshaped", "linear_backward",
             "X^T dZ reshaped to (K, M): the right shape, scrambled values", [
-                ("    dW = dZ.T @ X\n", "    dW = (X.T @ dZ).reshape(W.shape)\n")]),
+                ("    dW = dZ.T @ X\n", "    dW = (X.T @ dZ).reshape(W.shape)\n")],
+            also=TRAIN_NOT_YET_ON_OWN_CALLEES),
     planted("db_not_summed", "linear_backward", "db = dZ, shape (N, K)", [
-        ("    db = dZ.sum(axis=0)\n", "    db = dZ\n")]),
+        ("    db = dZ.sum(axis=0)\n", "    db = dZ\n")], unusable=True),
     planted("db_summed_over_wrong_axis", "linear_backward", "db summed over units: (N,)", [
-        ("    db = dZ.sum(axis=0)\n", "    db = dZ.sum(axis=1)\n")]),
+        ("    db = dZ.sum(axis=0)\n", "    db = dZ.sum(axis=1)\n")], unusable=True),
     planted("db_mean_not_sum", "linear_backward", "db averaged over the batch (1/N twice)", [
-        ("    db = dZ.sum(axis=0)\n", "    db = dZ.mean(axis=0)\n")]),
+        ("    db = dZ.sum(axis=0)\n", "    db = dZ.mean(axis=0)\n")],
+            also=TRAIN_NOT_YET_ON_OWN_CALLEES),
     planted("db_keepdims_shape", "linear_backward", "db of shape (1, K)", [
-        ("    db = dZ.sum(axis=0)\n", "    db = dZ.sum(axis=0, keepdims=True)\n")]),
+        ("    db = dZ.sum(axis=0)\n", "    db = dZ.sum(axis=0, keepdims=True)\n")], unusable=True),
     planted("dW_divided_by_N", "linear_backward", "1/N applied again in dW", [
-        ("    dW = dZ.T @ X\n", "    dW = dZ.T @ X / X.shape[0]\n")]),
+        ("    dW = dZ.T @ X\n", "    dW = dZ.T @ X / X.shape[0]\n")],
+            also=TRAIN_NOT_YET_ON_OWN_CALLEES),
     planted("dX_uses_W_transposed", "linear_backward", "dX = dZ W^T: an error unless K == M", [
-        ("    dX = dZ @ W\n", "    dX = dZ @ W.T\n")]),
+        ("    dX = dZ @ W\n", "    dX = dZ @ W.T\n")], unusable=True),
     planted("bias_broadcast_over_rows", "linear_forward", "b added as a column (K, 1)", [
-        (LINEAR_FORWARD, "    return X @ W.T + b[:, np.newaxis]\n")]),
+        (LINEAR_FORWARD, "    return X @ W.T + b[:, np.newaxis]\n")], unusable=True),
     planted("linear_forward_untransposed_W", "linear_forward", "Z = X W + b: an error unless K == M", [
-        (LINEAR_FORWARD, "    return X @ W + b\n")]),
+        (LINEAR_FORWARD, "    return X @ W + b\n")], unusable=True),
     # -- sigmoid ----------------------------------------------------------------
     planted("sigmoid_backward_treats_A_as_Z", "sigmoid_backward",
             "derivative taken of Z instead of A: s(A)(1 - s(A))", [
                 (SIGMOID_BACKWARD,
-                 "    S = 1.0 / (1.0 + np.exp(-A))\n    return dA * S * (1.0 - S)\n")]),
+                 "    S = 1.0 / (1.0 + np.exp(-A))\n    return dA * S * (1.0 - S)\n")],
+            also=TRAIN_NOT_YET_ON_OWN_CALLEES),
     planted("backward_passes_Z1_to_sigmoid_backward", "backward",
             "sigmoid derivative of Z1 instead of A1 inside backward", [
                 ('    dZ1 = sigmoid_backward(dA1, cache["A1"])\n',
-                 '    dZ1 = sigmoid_backward(dA1, cache["Z1"])\n')]),
+                 '    dZ1 = sigmoid_backward(dA1, cache["Z1"])\n')],
+            also=TRAIN_NOT_YET_ON_OWN_CALLEES),
     planted("sigmoid_applied_twice", "forward", "A1 = sigmoid(sigmoid(Z1))", [
-        ("    A1 = sigmoid_forward(Z1)\n", "    A1 = sigmoid_forward(sigmoid_forward(Z1))\n")]),
+        ("    A1 = sigmoid_forward(Z1)\n", "    A1 = sigmoid_forward(sigmoid_forward(Z1))\n")],
+            also=PREDICT_AND_TRAIN_NOT_YET_ON_OWN_CALLEES),
     planted("sigmoid_backward_drops_upstream", "sigmoid_backward", "A (1 - A) without dA", [
-        (SIGMOID_BACKWARD, "    return A * (1.0 - A)\n")]),
+        (SIGMOID_BACKWARD, "    return A * (1.0 - A)\n")],
+            also=TRAIN_NOT_YET_ON_OWN_CALLEES),
     planted("sigmoid_naive_overflows", "sigmoid_forward",
             "1 / (1 + exp(-Z)): right values, overflow warnings for large negative Z", [
                 (SIGMOID_FORWARD, "    return 1.0 / (1.0 + np.exp(-Z))\n")]),
@@ -83,11 +105,13 @@ PLANTED = [
         ("    shifted = Z - Z.max(axis=1, keepdims=True)\n",
          "    shifted = Z - Z.max(axis=0, keepdims=True)\n"),
         ("    return E / E.sum(axis=1, keepdims=True)\n",
-         "    return E / E.sum(axis=0, keepdims=True)\n")]),
+         "    return E / E.sum(axis=0, keepdims=True)\n")],
+            also=PREDICT_AND_TRAIN_NOT_YET_ON_OWN_CALLEES),
     planted("softmax_without_keepdims", "softmax",
             "E / E.sum(axis=1): an error when N != K, silently wrong when N == K", [
                 ("    return E / E.sum(axis=1, keepdims=True)\n",
-                 "    return E / E.sum(axis=1)\n")]),
+                 "    return E / E.sum(axis=1)\n")],
+            unusable=True),
     planted("softmax_modifies_input", "softmax", "Z -= max in place", [
         ("    shifted = Z - Z.max(axis=1, keepdims=True)\n",
          "    Z -= Z.max(axis=1, keepdims=True)\n    shifted = Z\n")]),
