@@ -125,6 +125,24 @@ def test_a_layer_the_composite_never_calls_is_an_inline_line():
     assert verdict.status == "differs"
 
 
+def test_chain_forgives_a_later_layer_that_modifies_its_input():
+    params, X, cache, shapes = _forward_case()
+    shifted = cache["Z2"] - cache["Z2"].max(axis=1, keepdims=True)
+    cached = dict(cache, Z2=shifted)  # what the cache holds after softmax ran in place
+
+    def args_after(callee, *args):
+        if callee == "softmax":
+            return [args[0] - args[0].max(axis=1, keepdims=True)]
+        return list(args)
+
+    verdict = composition.judge_chain(FORWARD_STAGES, {"X": X, **params}, cached, shapes,
+                                      _own(), _right, args_after=args_after)
+    assert verdict.status == "ok"
+    verdict = composition.judge_chain(FORWARD_STAGES, {"X": X, **params}, cached, shapes,
+                                      _own(), _right, args_after=lambda c, *a: list(a))
+    assert (verdict.status, verdict.stage.key) == ("differs", "Z2")
+
+
 def test_calls_of_follows_helpers():
     tree = ast.parse("def forward(p, X):\n    return _layer(X)\n\n"
                      "def _layer(X):\n    return sigmoid_forward(X)\n")
@@ -210,6 +228,9 @@ LAYER_BUGS = {
                               "    return np.where(Z >= 0, E / (1.0 + E), 1.0 / (1.0 + E))\n"),
     "softmax over the whole array": ("    return E / E.sum(axis=1, keepdims=True)\n",
                                      "    return E / E.sum()\n"),
+    # softmax shifts forward's cached Z2 in place: softmax's mistake, not forward's
+    "softmax shifts Z in place": ("    shifted = Z - Z.max(axis=1, keepdims=True)\n",
+                                  "    Z -= Z.max(axis=1, keepdims=True)\n    shifted = Z\n"),
 }
 BACKWARD_LAYER_BUGS = {
     "linear_backward db averaged": ("    db = dZ.sum(axis=0)\n", "    db = dZ.mean(axis=0)\n"),

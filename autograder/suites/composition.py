@@ -267,15 +267,17 @@ def closest_option(grads, options, keys=("W1", "b1", "W2", "b2")):
     return (None, list(keys)) if best is None else (best[1], best[2])
 
 
-def broken_callee(probes, own):
+def broken_callee(probes, own, twice=False):
     """(callee, reason) of the first layer that crashes or returns an unusable
-    value on ordinary inputs, else None.
+    value on ordinary inputs (or, with twice=True, another value when called
+    again with the same inputs: it keeps something between calls), else None.
 
     probes: [(callee, args, shapes)] with shapes a list (one per returned array).
     """
     for callee, args, shapes in probes:
         try:
             value = own(callee, *args)
+            again = own(callee, *args) if twice else value
         except SubmissionError as error:
             return callee, str(error).strip()
         if value is NOT_CALLED:
@@ -288,4 +290,7 @@ def broken_callee(probes, own):
         for part, shape in zip(parts, shapes):
             if not usable(part, shape):
                 return callee, unusable_reason(part, shape)
+        if not matches(again, value, tol=1e-12):
+            return callee, ("it returned another result when called again with the same "
+                            "inputs (something is kept between calls)")
     return None

@@ -191,6 +191,28 @@ class ComposedCase:
                                f"wrong); this test of `{self.FN}` is judged once `{callee}` "
                                "works")
 
+    def fail_if_layer_unrepeatable(self, probes):
+        """Before blaming FN for composing wrongly: a layer that gives another
+        result each time it is called (it keeps state) cannot be composed with."""
+        broken = composition.broken_callee(probes, self.own_layers(), twice=True)
+        if broken is not None:
+            self.fail_not_judged(*broken)
+
+    @contextlib.contextmanager
+    def unless_loops_only_in_layers(self):
+        """The vectorized test of FN: a loop found only inside its graded layers
+        (or what they call) is those layers' mistake, charged by their own
+        vectorized tests; FN passes when its own code is loop-free."""
+        try:
+            yield
+        except NotCheckedLocally:
+            raise
+        except AssertionError:
+            violations = vectorization.static_violations(student().source, self.FN)
+            if not violations or not all(set(v.chain[1:]) & set(self.CALLEES)
+                                         for v in violations):
+                raise
+
     @contextlib.contextmanager
     def unless_layer_broken(self, probes):
         """A failure of FN (a crash, a wrong structure) while one of its layers
@@ -280,6 +302,7 @@ class TestForward(ComposedCase, SuiteCase):
                                     "reference here; how forward uses it is checked on "
                                     "Gradescope")
         if verdict.status == "differs":
+            self.fail_if_layer_unrepeatable(forward_layer_probes(self.key, params, X))
             if not matches(P, P_ref) and self.layers_right(params, X, cache_ref):
                 r = rng_for(self.key, "other")
                 self.assert_uses_arguments(self.FN, [params, X], ["params", "X"],
@@ -376,7 +399,7 @@ class TestForward(ComposedCase, SuiteCase):
                  ("H=16", (8, 3, 16, 2)), ("K=16", (8, 3, 2, 16))]
         probes = [probe for _, size in sizes
                   for probe in forward_layer_probes(self.key, *make(size))]
-        with self.unless_layer_broken(probes):
+        with self.unless_layer_broken(probes), self.unless_loops_only_in_layers():
             self.assert_vectorized(self.FN, make, sizes, big=(20_000, 64, 32, 10))
 
 
@@ -465,6 +488,7 @@ class TestBackward(ComposedCase, GradientCase):
             return expected
         if verdict == "not_judged":
             self.fail_not_judged(*broken[0])
+        self.fail_if_layer_unrepeatable(backward_layer_probes(self.key, params, cache, Y))
         if EXACT is None:
             # the self-check knows the right gradients on these inputs only, not
             # the mixed compositions: judge here only when the student's own
@@ -604,6 +628,7 @@ class TestBackward(ComposedCase, GradientCase):
                 return
             if verdict == "not_judged":
                 self.fail_not_judged(*broken[0])
+            self.fail_if_layer_unrepeatable(backward_layer_probes(self.key, params, cache, Y))
             raise
 
     @graded("backward.hidden_values")
@@ -622,6 +647,8 @@ class TestBackward(ComposedCase, GradientCase):
         second = self.get_grads(params, cache, Y, inputs)
         for key in KEYS:
             if not matches(second[key], first[key], tol=1e-12):
+                self.fail_if_layer_unrepeatable(backward_layer_probes(self.key, params,
+                                                                      cache, Y))
                 s, _ = diagnose.scale_fit(second[key], first[key])
                 hint = ("the gradients accumulate across calls (a module-level or default "
                         "dict/array that is added to): build new arrays in every call")
@@ -650,7 +677,7 @@ class TestBackward(ComposedCase, GradientCase):
                  ("H=16", (8, 3, 16, 2)), ("K=16", (8, 3, 2, 16))]
         probes = [probe for _, size in sizes
                   for probe in backward_layer_probes(self.key, *make(size))]
-        with self.unless_layer_broken(probes):
+        with self.unless_layer_broken(probes), self.unless_loops_only_in_layers():
             self.assert_vectorized(self.FN, make, sizes, big=(20_000, 64, 32, 10))
 
 

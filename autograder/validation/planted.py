@@ -119,24 +119,32 @@ PLANTED = [
         ("np.log(np.clip(P, np.finfo(np.float64).tiny, None))", "np.log(P)")]),
     planted("cross_entropy_summed_over_N", "cross_entropy", "the sum over the batch, not the mean", [
         ("    return float(-(Y * log_P).sum() / P.shape[0])\n",
-         "    return float(-(Y * log_P).sum())\n")]),
+         "    return float(-(Y * log_P).sum())\n")],
+            also=TRAIN_NOT_YET_ON_OWN_CALLEES),
     planted("cross_entropy_mean_over_NK", "cross_entropy", "averaged over N*K entries", [
         ("    return float(-(Y * log_P).sum() / P.shape[0])\n",
-         "    return float(-(Y * log_P).mean())\n")]),
+         "    return float(-(Y * log_P).mean())\n")],
+            also=TRAIN_NOT_YET_ON_OWN_CALLEES),
     planted("cross_entropy_hardcoded_64", "cross_entropy", "divides by the batch size 64", [
         ("    return float(-(Y * log_P).sum() / P.shape[0])\n",
-         "    return float(-(Y * log_P).sum() / 64)\n")]),
+         "    return float(-(Y * log_P).sum() / 64)\n")],
+            also=TRAIN_NOT_YET_ON_OWN_CALLEES),
     planted("ce_grad_hardcoded_64", "softmax_cross_entropy_backward", "(P - Y) / 64", [
-        (SCE_BACKWARD, "    return (P - Y) / 64\n")]),
+        (SCE_BACKWARD, "    return (P - Y) / 64\n")],
+            also=TRAIN_NOT_YET_ON_OWN_CALLEES),
     planted("ce_grad_never_divided_by_N", "softmax_cross_entropy_backward", "1/N never applied", [
-        (SCE_BACKWARD, "    return P - Y\n")]),
+        (SCE_BACKWARD, "    return P - Y\n")],
+            also=TRAIN_NOT_YET_ON_OWN_CALLEES),
     planted("ce_grad_divided_by_N_twice", "softmax_cross_entropy_backward", "1/N applied twice", [
-        (SCE_BACKWARD, "    return (P - Y) / P.shape[0] ** 2\n")]),
+        (SCE_BACKWARD, "    return (P - Y) / P.shape[0] ** 2\n")],
+            also=TRAIN_NOT_YET_ON_OWN_CALLEES),
     planted("ce_grad_sign_flipped", "softmax_cross_entropy_backward", "(Y - P) / N", [
-        (SCE_BACKWARD, "    return (Y - P) / P.shape[0]\n")]),
+        (SCE_BACKWARD, "    return (Y - P) / P.shape[0]\n")],
+            also=TRAIN_NOT_YET_ON_OWN_CALLEES),
     # -- labels ---------------------------------------------------------------------
     planted("one_hot_off_by_one", "one_hot", "the 1 in column y - 1", [
-        ("    Y[np.arange(y.shape[0]), y] = 1.0\n", "    Y[np.arange(y.shape[0]), y - 1] = 1.0\n")]),
+        ("    Y[np.arange(y.shape[0]), y] = 1.0\n", "    Y[np.arange(y.shape[0]), y - 1] = 1.0\n")],
+            also=TRAIN_NOT_YET_ON_OWN_CALLEES),
     # -- the network --------------------------------------------------------------------
     planted("init_all_zero", "init_params", "zero weights: hidden units stay identical", [
         (XAVIER_DRAW, "        return np.zeros((fan_out, fan_in))\n")], also=("train",)),
@@ -153,7 +161,8 @@ PLANTED = [
         ('    return P, {"X": X, "Z1": Z1, "A1": A1, "Z2": Z2, "P": P}\n',
          '    return P, {"X": X, "Z1": A1, "A1": A1, "Z2": Z2, "P": P}\n')]),
     planted("backward_dW1_transposed", "backward", "dW1 = X^T dZ1 inside backward", [
-        ('    dW1 = dZ1.T @ cache["X"]\n', '    dW1 = cache["X"].T @ dZ1\n')]),
+        ('    dW1 = dZ1.T @ cache["X"]\n', '    dW1 = cache["X"].T @ dZ1\n')],
+            also=TRAIN_NOT_YET_ON_OWN_CALLEES),
     planted("sgd_step_sign_flipped", "sgd_step", "theta + lr * grad", [
         (SGD_STEP, "    return {name: value + lr * grads[name] for name, value in params.items()}\n")]),
     planted("sgd_step_modifies_params_in_place", "sgd_step", "params[k] -= lr * grads[k]", [
@@ -174,7 +183,7 @@ PLANTED = [
                 ("    dW = dZ.T @ X\n",
                  "    _ACCUMULATED[W.shape] = _ACCUMULATED.get(W.shape, 0) + dZ.T @ X\n"
                  "    dW = _ACCUMULATED[W.shape]\n")],
-            prelude="_ACCUMULATED = {}"),
+            prelude="_ACCUMULATED = {}", unusable=True),
     # -- training ---------------------------------------------------------------------------
     planted("labels_not_shuffled_with_X", "train", "X shuffled, Y taken in the original order", [
         ("            grads = backward(params, cache, Y_train[batch])\n",
