@@ -293,6 +293,6 @@ def forward_stage_candidates(key, args, cache):
     for other in ("X", "Z1", "A1", "Z2", "P"):
         value = cache.get(other) if isinstance(cache, dict) else None
         if other != key and isinstance(value, np.ndarray) and value.dtype.kind in "fiu":
-            out.append((value, f"cache['{key}'] holds what cache['{other}'] holds: "
-                               "store each intermediate under its own key"))
+            out.append((value, f"cache['{key}'] holds {other}: store each intermediate "
+                               "under its own key"))
     return out

@@ -331,12 +331,32 @@ class TestForward(ComposedCase, SuiteCase):
                 return False
         return True
 
+    def only_stored_wrong(self, stage, right_value, known, cache):
+        """True if the line after `stage` gives the cached value from the value
+        `stage` should have produced: forward computed it, then cached something else."""
+        for later in composition.FORWARD_STAGES:
+            if stage.key in later.args:
+                args = [right_value if name == stage.key else known.get(name)
+                        for name in later.args]
+                try:
+                    value = self.own_layers()(later.callee, *args)
+                except SubmissionError:
+                    return False
+                return value is not composition.NOT_CALLED and matches(cache[later.key], value)
+        return False
+
     def fail_stage(self, verdict, params, X, cache, inputs, call, n, k):
         """Point at the line of forward whose value differs from the student's own layer."""
         stage = verdict.stage
         known = {"X": X, **params, **{key: cache[key] for key in ("Z1", "A1", "Z2")}}
         args = [known[name] for name in stage.args]
         candidates = diagnose.forward_stage_candidates(stage.key, args, cache)
+        if self.only_stored_wrong(stage, verdict.expected, known, cache):
+            # the next line used the right value: only what the cache holds is wrong
+            swaps = [c for c in candidates if c[1].startswith(f"cache['{stage.key}'] holds")]
+            candidates = swaps if swaps else [
+                (verdict.got, f"cache['{stage.key}'] does not hold the value the next line "
+                              "uses: store the intermediate itself")]
         got = verdict.got
         self.assert_array(self.FN, got, np.shape(verdict.expected), kind="number",
                           name=f"cache['{stage.key}']", inputs=inputs, call=call)

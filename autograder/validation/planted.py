@@ -28,6 +28,7 @@ def planted(name, breaks, why, subs, also=None, msg=(), prelude="", vectorizatio
 # cost them. Entries that need this say so.
 TRAIN_NOT_YET_ON_OWN_CALLEES = ("train",)
 PREDICT_AND_TRAIN_NOT_YET_ON_OWN_CALLEES = ("predict", "train")
+PREDICT_NOT_YET_ON_OWN_CALLEES = ("predict",)  # predict.vectorized follows forward's layers
 
 
 # Exact lines of the reference that many variants replace.
@@ -222,7 +223,8 @@ PLANTED = [
          "    Z = np.empty((X.shape[0], W.shape[0]))\n"
          "    for n in range(X.shape[0]):\n"
          "        Z[n] = W @ X[n] + b\n"
-         "    return Z\n")], vectorization=True),
+         "    return Z\n")], vectorization=True,
+            also=PREDICT_NOT_YET_ON_OWN_CALLEES),
     planted("loop_linear_backward", "linear_backward", "dW and db accumulated example by example", [
         (LINEAR_BACKWARD,
          "    dX = dZ @ W\n"
@@ -238,7 +240,8 @@ PLANTED = [
          "    for index in np.ndindex(*np.shape(Z)):\n"
          "        z = Z[index]\n"
          "        A[index] = 1.0 / (1.0 + np.exp(-z)) if z >= 0 else np.exp(z) / (1.0 + np.exp(z))\n"
-         "    return A\n")], vectorization=True),
+         "    return A\n")], vectorization=True,
+            also=PREDICT_NOT_YET_ON_OWN_CALLEES),
     planted("loop_sigmoid_backward", "sigmoid_backward", "a while loop over rows", [
         (SIGMOID_BACKWARD,
          "    dZ = np.empty_like(A)\n"
@@ -250,7 +253,8 @@ PLANTED = [
     planted("loop_softmax_comprehension", "softmax", "a list comprehension over rows", [
         (SOFTMAX,
          "    rows = [np.exp(z - z.max()) / np.exp(z - z.max()).sum() for z in Z]\n"
-         "    return np.array(rows).reshape(Z.shape)\n")], vectorization=True),
+         "    return np.array(rows).reshape(Z.shape)\n")], vectorization=True,
+            also=PREDICT_NOT_YET_ON_OWN_CALLEES),
     planted("loop_cross_entropy", "cross_entropy", "a generator summed over examples", [
         (CROSS_ENTROPY,
          "    tiny = np.finfo(np.float64).tiny\n"
@@ -275,18 +279,21 @@ PLANTED = [
          "    for n in range(Z.shape[0]):\n"
          "        E = np.exp(Z[n] - Z[n].max())\n"
          "        P[n] = E / E.sum()\n"
-         "    return P\n")], vectorization=True),
+         "    return P\n")], vectorization=True,
+            also=PREDICT_NOT_YET_ON_OWN_CALLEES),
     planted("loop_np_vectorize", "sigmoid_forward", "np.vectorize of a scalar sigmoid", [
         (SIGMOID_FORWARD,
          "    return np.vectorize(_scalar_sigmoid, otypes=[np.float64])(Z)\n\n\n"
          "def _scalar_sigmoid(z):\n"
          "    if z >= 0:\n"
          "        return 1.0 / (1.0 + np.exp(-z))\n"
-         "    return np.exp(z) / (1.0 + np.exp(z))\n")], vectorization=True),
+         "    return np.exp(z) / (1.0 + np.exp(z))\n")], vectorization=True,
+            also=PREDICT_NOT_YET_ON_OWN_CALLEES),
     planted("loop_apply_along_axis", "softmax", "np.apply_along_axis over rows", [
         (SOFTMAX,
          "    return np.apply_along_axis(lambda z: np.exp(z - z.max()) / np.exp(z - z.max()).sum(),"
-         " 1, Z)\n")], vectorization=True),
+         " 1, Z)\n")], vectorization=True,
+            also=PREDICT_NOT_YET_ON_OWN_CALLEES),
     planted("loop_map", "sigmoid_backward", "map over the rows", [
         (SIGMOID_BACKWARD,
          "    rows = list(map(lambda da, a: da * a * (1.0 - a), dA, A))\n"
@@ -297,5 +304,6 @@ PLANTED = [
          "        return X @ W.T + b\n"
          "    half = X.shape[0] // 2\n"
          "    return np.vstack([linear_forward(X[:half], W, b), linear_forward(X[half:], W, b)])\n")],
-            vectorization=True),
+            vectorization=True,
+            also=PREDICT_NOT_YET_ON_OWN_CALLEES),
 ]
