@@ -259,17 +259,14 @@ def sce_backward_candidates(P, Y):
     return out
 
 
-def _logistic(Z):
-    """1 / (1 + exp(-Z)) without overflow warnings."""
-    Z = np.asarray(Z, dtype=np.float64)
-    return np.exp(-np.logaddexp(0.0, -Z))
-
-
-def forward_stage_candidates(key, args, cache):
+def forward_stage_candidates(key, args, cache, again=None):
     """Known mistakes of the line of `forward` that computes `key` ("Z1", "A1",
     "Z2" or "P") from args (the student's own previous values): [(value, text)].
 
-    cache: the student's cache (an entry stored under the wrong key shows).
+    cache: the student's cache (an entry stored under the wrong key shows);
+    again(value): the student's own layer of that line applied to another
+    input, or None (the sigmoid's mistakes are built with it, so that no
+    solution code is needed here).
     """
     out = []
     if key in ("Z1", "Z2"):
@@ -284,9 +281,11 @@ def forward_stage_candidates(key, args, cache):
             out.append((X @ W.T, "b1 is not added to Z1"))
     elif key == "A1":
         Z = np.asarray(args[0], dtype=np.float64)
-        out += [(Z, "the sigmoid is skipped: A1 = sigmoid(Z1) feeds the second layer"),
-                (_logistic(_logistic(Z)), "the sigmoid is applied twice"),
-                (_logistic(-Z), "this is the sigmoid of -Z1: A1 = 1 / (1 + exp(-Z1))")]
+        out.append((Z, "the sigmoid is skipped: A1 = sigmoid(Z1) feeds the second layer"))
+        if again is not None:
+            once = again(Z)
+            out += [(None if once is None else again(once), "the sigmoid is applied twice"),
+                    (again(-Z), "this is the sigmoid of -Z1: A1 = 1 / (1 + exp(-Z1))")]
     elif key == "P":
         out.append((np.asarray(args[0], dtype=np.float64),
                     "P is the logits Z2: apply softmax"))

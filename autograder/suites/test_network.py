@@ -350,7 +350,17 @@ class TestForward(ComposedCase, SuiteCase):
         stage = verdict.stage
         known = {"X": X, **params, **{key: cache[key] for key in ("Z1", "A1", "Z2")}}
         args = [known[name] for name in stage.args]
-        candidates = diagnose.forward_stage_candidates(stage.key, args, cache)
+        own = self.own_layers()
+
+        def again(value):
+            try:
+                result = own(stage.callee, value)
+            except SubmissionError:
+                return None
+            return None if result is composition.NOT_CALLED else result
+
+        candidates = diagnose.forward_stage_candidates(
+            stage.key, args, cache, again=again if stage.key == "A1" else None)
         if self.only_stored_wrong(stage, verdict.expected, known, cache):
             # the next line used the right value: only what the cache holds is wrong
             swaps = [c for c in candidates if c[1].startswith(f"cache['{stage.key}'] holds")]

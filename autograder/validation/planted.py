@@ -148,16 +148,15 @@ PLANTED = [
             also=TRAIN_NOT_YET_ON_OWN_CALLEES),
     # -- the network --------------------------------------------------------------------
     planted("init_all_zero", "init_params", "zero weights: hidden units stay identical", [
-        (XAVIER_DRAW, "        return np.zeros((fan_out, fan_in))\n")], also=("train",)),
+        (XAVIER_DRAW, "        return np.zeros((fan_out, fan_in))\n")]),
     planted("init_symmetric", "init_params", "every weight the same nonzero value", [
-        (XAVIER_DRAW, "        return np.full((fan_out, fan_in), limit / 2)\n")], also=("train",)),
+        (XAVIER_DRAW, "        return np.full((fan_out, fan_in), limit / 2)\n")]),
     planted("init_huge", "init_params", "weights 100x too large: saturated sigmoids", [
-        (XAVIER_DRAW, "        return rng.uniform(-limit, limit, size=(fan_out, fan_in)) * 100.0\n")],
-            also=("train",)),
+        (XAVIER_DRAW, "        return rng.uniform(-limit, limit, size=(fan_out, fan_in)) * 100.0\n")]),
     planted("init_ignores_seed", "init_params", "a module-level SEED instead of the argument", [
         ("    rng = np.random.default_rng(seed)\n\n    def xavier",
          "    rng = np.random.default_rng(SEED)\n\n    def xavier"),
-    ], prelude="SEED = 0", also=("train",)),
+    ], prelude="SEED = 0"),
     planted("forward_caches_A1_as_Z1", "forward", "cache['Z1'] holds A1", [
         ('    return P, {"X": X, "Z1": Z1, "A1": A1, "Z2": Z2, "P": P}\n',
          '    return P, {"X": X, "Z1": A1, "A1": A1, "Z2": Z2, "P": P}\n')]),
@@ -165,18 +164,22 @@ PLANTED = [
         ('    dW1 = dZ1.T @ cache["X"]\n', '    dW1 = cache["X"].T @ dZ1\n')],
             also=TRAIN_NOT_YET_ON_OWN_CALLEES),
     planted("sgd_step_sign_flipped", "sgd_step", "theta + lr * grad", [
-        (SGD_STEP, "    return {name: value + lr * grads[name] for name, value in params.items()}\n")]),
+        (SGD_STEP, "    return {name: value + lr * grads[name] for name, value in params.items()}\n")],
+            also=TRAIN_NOT_YET_ON_OWN_CALLEES),
     planted("sgd_step_modifies_params_in_place", "sgd_step", "params[k] -= lr * grads[k]", [
         (SGD_STEP, "    for name in params:\n"
                    "        params[name] -= lr * grads[name]\n"
-                   "    return params\n")]),
+                   "    return params\n")],
+            also=TRAIN_NOT_YET_ON_OWN_CALLEES),
     planted("bias_never_updated", "sgd_step", "only the weights take a step", [
         (SGD_STEP, "    return {name: value if name.startswith(\"b\") else value - lr * grads[name]\n"
-                   "            for name, value in params.items()}\n")]),
+                   "            for name, value in params.items()}\n")],
+            also=TRAIN_NOT_YET_ON_OWN_CALLEES),
     planted("sgd_step_ignores_lr", "sgd_step", "a module-level LEARNING_RATE instead of lr", [
         (SGD_STEP, "    return {name: value - LEARNING_RATE * grads[name]"
                    " for name, value in params.items()}\n")],
-            prelude="LEARNING_RATE = 0.1"),
+            prelude="LEARNING_RATE = 0.1",
+            also=TRAIN_NOT_YET_ON_OWN_CALLEES),
     planted("argmax_over_wrong_axis", "predict", "argmax over the batch: shape (K,)", [
         ("    return np.argmax(P, axis=1)\n", "    return np.argmax(P, axis=0)\n")]),
     planted("gradients_accumulated_across_calls", "linear_backward",
