@@ -228,6 +228,11 @@ LAYER_BUGS = {
                               "    return np.where(Z >= 0, E / (1.0 + E), 1.0 / (1.0 + E))\n"),
     "softmax over the whole array": ("    return E / E.sum(axis=1, keepdims=True)\n",
                                      "    return E / E.sum()\n"),
+    "linear_forward loops over rows": ("    return X @ W.T + b\n",
+                                       "    Z = np.empty((X.shape[0], W.shape[0]))\n"
+                                       "    for n in range(X.shape[0]):\n"
+                                       "        Z[n] = W @ X[n] + b\n"
+                                       "    return Z\n"),
     # softmax shifts forward's cached Z2 in place: softmax's mistake, not forward's
     "softmax shifts Z in place": ("    shifted = Z - Z.max(axis=1, keepdims=True)\n",
                                   "    Z -= Z.max(axis=1, keepdims=True)\n    shifted = Z\n"),
@@ -238,6 +243,11 @@ BACKWARD_LAYER_BUGS = {
                                   "    return A * (1.0 - A)\n"),
     "softmax-CE gradient without 1/N": ("    return (P - Y) / P.shape[0]\n",
                                         "    return P - Y\n"),
+    "sigmoid_backward loops over rows": ("    return dA * A * (1.0 - A)\n",
+                                         "    dZ = np.empty_like(A)\n"
+                                         "    for n in range(A.shape[0]):\n"
+                                         "        dZ[n] = dA[n] * A[n] * (1.0 - A[n])\n"
+                                         "    return dZ\n"),
 }
 
 
@@ -300,3 +310,19 @@ def test_a_broken_layer_leaves_the_composite_not_judged(replacement, callee, key
     assert failed(results) == keys  # fail closed: nothing awarded
     for key in keys:
         assert f"not judged: fix `{callee}` first" in results[key]["output"], key
+
+
+def test_a_layer_that_keeps_state_leaves_backward_not_judged():
+    results = grade([("import numpy as np\n", "import numpy as np\n_ACCUMULATED = {}\n"),
+                     ("    dW = dZ.T @ X\n",
+                      "    _ACCUMULATED[W.shape] = _ACCUMULATED.get(W.shape, 0) + dZ.T @ X\n"
+                      "    dW = _ACCUMULATED[W.shape]\n")], BACKWARD_KEYS)
+    assert failed(results)
+    for key in failed(results):
+        assert "not judged: fix `linear_backward` first" in results[key]["output"], key
+
+
+def test_a_loop_in_the_composite_itself_still_fails_its_vectorized_test():
+    results = grade([('    A1 = sigmoid_forward(Z1)\n',
+                      '    A1 = np.array([sigmoid_forward(z) for z in Z1])\n')], FORWARD_KEYS)
+    assert failed(results) == {"forward.vectorized"}

@@ -207,7 +207,10 @@ class ComposedCase:
             yield
         except NotCheckedLocally:
             raise
-        except AssertionError:
+        except AssertionError as failure:
+            if not any(words in str(failure) for words in ("is not vectorized",
+                                                           "far slower than a vectorized")):
+                raise  # e.g. no usable result: not a question of loops
             violations = vectorization.static_violations(student().source, self.FN)
             if not violations or not all(set(v.chain[1:]) & set(self.CALLEES)
                                          for v in violations):
