@@ -326,3 +326,22 @@ def test_a_loop_in_the_composite_itself_still_fails_its_vectorized_test():
     results = grade([('    A1 = sigmoid_forward(Z1)\n',
                       '    A1 = np.array([sigmoid_forward(z) for z in Z1])\n')], FORWARD_KEYS)
     assert failed(results) == {"forward.vectorized"}
+
+
+def test_without_the_staff_only_exact_module(monkeypatch):
+    """The handout has no checks/exact.py: a wrong layer still costs the composite
+    nothing, and the composite's own mistake on right layers still fails it."""
+    from autograder.suites import test_network
+
+    monkeypatch.setattr(test_network, "EXACT", None)
+    keys = {"forward.values", "backward.values"}
+    layers = [LAYER_BUGS["linear_forward drops the bias"],
+              BACKWARD_LAYER_BUGS["sigmoid_backward drops dA"]]
+    assert not failed(grade(layers, keys))
+    results = grade([('    A1 = sigmoid_forward(Z1)\n',
+                      '    A1 = sigmoid_forward(sigmoid_forward(Z1))\n'),
+                     ('    dZ1 = sigmoid_backward(dA1, cache["A1"])\n',
+                      '    dZ1 = sigmoid_backward(dA1, cache["Z1"])\n')], keys)
+    assert failed(results) == keys
+    assert "`A1` differs from `sigmoid_forward(Z1)`" in results["forward.values"]["output"]
+    assert "the first layer" in results["backward.values"]["output"]
