@@ -32,6 +32,7 @@ from autograder.validation.model import HOSTILE_DIR, NAME_RE, TEMPLATE_PATH
 CORRECT = select(kinds=["correct"])
 PLANTED = select(kinds=["planted"])
 HOSTILE = select(kinds=["hostile"])
+TESTS = load_config()["tests"]
 
 
 def load(source, name):
@@ -152,9 +153,10 @@ def test_entries_are_well_formed():
         assert set(entry.breaks) <= set(FUNCTIONS), entry.name
         expected = entry.expected
         mode = expected.mode
-        named = (expected.lose_only + expected.may_also_lose + expected.loses
-                 + expected.may_lose_only)
+        named = (expected.lose_only + expected.loses + expected.may_lose_only)
         assert set(named) <= set(FUNCTIONS), entry.name
+        # may_also_lose: functions, or test keys such as the end-to-end "train.accuracy"
+        assert set(expected.may_also_lose) <= set(FUNCTIONS) | set(TESTS), entry.name
         if entry.kind == "correct":
             assert mode == "score" and expected.score == 100, entry.name
             assert not entry.breaks
@@ -346,7 +348,8 @@ def test_planted_bug_changes_the_function_it_claims_to_break(entry):
 def test_planted_bug_leaves_unrelated_functions_alone(entry):
     """Functions that neither are broken nor call a broken one keep their behaviour."""
     module = load(build_source(entry), entry.name)
-    touched = set(entry.breaks) | set(entry.expected.may_also_lose)
+    touched = (set(entry.breaks) | set(dependants(*entry.breaks))
+               | {name.split(".")[0] for name in entry.expected.may_also_lose})
     for function in FUNCTIONS:
         if function in touched:
             continue

@@ -11,8 +11,10 @@ import os
 
 import pytest
 
+from autograder.config import load_config
 from autograder.grading.results import function_of
-from autograder.validation import validate
+from autograder.validation import model, validate
+from autograder.validation.model import broken
 from autograder.validation import Expected, at_most, by_name, only, zero
 
 # Distinct mechanisms, and every case the sandbox must survive: a hang costs only its
@@ -74,12 +76,27 @@ def test_at_most_caps_the_score():
 def test_lose_only_attributes_failures_by_tag():
     data = results(("softmax", 0, 10, "wrong axis"), ("forward", 0, 10, "rows"),
                    ("linear_forward", 10, 10, ""))
-    assert validate.judge(only("softmax"), data)[0] == []  # forward calls softmax
+    # forward is judged on the student's own softmax: a wrong softmax costs softmax only
+    assert validate.judge(only("softmax"), data)[0] == ["also lost points in forward"]
+    # a softmax that crashes leaves forward "not judged"
+    assert validate.judge(broken("softmax"), data)[0] == []
     problems = validate.judge(only("softmax", also=()), data)[0]
     assert problems == ["also lost points in forward"]
     problems = validate.judge(only("linear_forward"), data)[0]
     assert "no failing test of linear_forward" in problems
     assert validate.judge(only("softmax"), FULL)[0][0] == "lost no points"
+
+
+def test_only_allows_the_end_to_end_tests_by_name():
+    numbers = {key: entry["number"] for key, entry in load_config()["tests"].items()}
+    data = results(("softmax", 0, 10, "wrong axis"), ("train", 0, 9, "accuracy"),
+                   ("train", 0, 2, "lr 10"))
+    data["tests"][1]["number"] = numbers["train.accuracy"]
+    data["tests"][2]["number"] = numbers["train.lr10"]
+    assert validate.judge(only("softmax"), data)[0] == []
+    data["tests"][2]["number"] = numbers["train.history"]
+    assert validate.judge(only("softmax"), data)[0] == ["also lost points in train.history"]
+    assert set(model.END_TO_END) <= set(numbers)
 
 
 def test_failing_test_without_a_message_is_a_problem():

@@ -314,3 +314,41 @@ def sce_backward_candidates(P, Y):
         out.append(((P - Y) / k, "you divided by K (the number of classes) instead of N "
                                  "(the number of examples, P.shape[0])"))
     return out
+
+
+def forward_stage_candidates(key, args, cache, again=None):
+    """Known mistakes of the line of `forward` that computes `key` ("Z1", "A1",
+    "Z2" or "P") from args (the student's own previous values): [(value, text)].
+
+    cache: the student's cache (an entry stored under the wrong key shows);
+    again(value): the student's own layer of that line applied to another
+    input, or None (the sigmoid's mistakes are built with it, so that no
+    solution code is needed here).
+    """
+    out = []
+    if key in ("Z1", "Z2"):
+        X, W, b = (np.asarray(a, dtype=np.float64) for a in args)
+        out += linear_forward_candidates(X, W, b)
+        added = "the bias is added to the weights: add it after the product, X W^T + b"
+        for folded in ([W + b[:, None]] + ([W + b] if W.shape[1] == b.shape[0] else [])):
+            out += [(X @ folded.T, added), (X @ folded.T + b, added)]
+        if key == "Z2":
+            out.append((X @ W.T, "b2 is not added to Z2"))
+        else:
+            out.append((X @ W.T, "b1 is not added to Z1"))
+    elif key == "A1":
+        Z = np.asarray(args[0], dtype=np.float64)
+        out.append((Z, "the sigmoid is skipped: A1 = sigmoid(Z1) feeds the second layer"))
+        if again is not None:
+            once = again(Z)
+            out += [(None if once is None else again(once), "the sigmoid is applied twice"),
+                    (again(-Z), "this is the sigmoid of -Z1: A1 = 1 / (1 + exp(-Z1))")]
+    elif key == "P":
+        out.append((np.asarray(args[0], dtype=np.float64),
+                    "P is the logits Z2: apply softmax"))
+    for other in ("X", "Z1", "A1", "Z2", "P"):
+        value = cache.get(other) if isinstance(cache, dict) else None
+        if other != key and isinstance(value, np.ndarray) and value.dtype.kind in "fiu":
+            out.append((value, f"cache['{key}'] holds {other}: store each intermediate "
+                               "under its own key"))
+    return out

@@ -14,6 +14,18 @@ rely on the numeric gradient alone and the diagnosis on the scale fit.
 import numpy as np
 
 
+def linear_forward(X, W, b):
+    """Z (N, K) = X (N, M) W^T (K, M) + b (K,)."""
+    X, W, b = (np.asarray(a, dtype=np.float64) for a in (X, W, b))
+    return X @ W.T + b
+
+
+def linear_backward(dZ, X, W):
+    """(dX (N, M), dW (K, M), db (K,)) of Z = X W^T + b, given dZ (N, K)."""
+    dZ, X, W = (np.asarray(a, dtype=np.float64) for a in (dZ, X, W))
+    return dZ @ W, dZ.T @ X, dZ.sum(axis=0)
+
+
 def sigmoid(Z):
     Z = np.asarray(Z, dtype=np.float64)
     E = np.exp(-np.abs(Z))

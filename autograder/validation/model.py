@@ -35,11 +35,15 @@ KINDS = ("correct", "planted", "hostile", "cheat", "realistic")
 
 # The graded functions in the order of the handout, and who calls whom in the
 # reference, from config.json's registry (tests/test_catalog.py checks the
-# calls against the reference's code). A student's forward calls the
-# student's own softmax, so a broken softmax may legitimately cost forward's,
-# predict's and train's tests too.
+# calls against the reference's code). A composite is judged on the
+# student's own callees, so a wrong softmax costs softmax's tests only; but
+# a callee that crashes leaves its callers "not judged" (they fail closed).
 FUNCTIONS = registry.functions()
 CALLS = registry.calls()
+
+# The tests that judge the whole program at once (held-out accuracy, the
+# lr = 10 run): any mistake anywhere may cost them. Test keys, not functions.
+END_TO_END = ("train.accuracy", "train.lr10")
 
 
 def dependants(*functions):
@@ -60,8 +64,9 @@ class Expected:
 
     - score: the total, exactly (100 for a correct solution, 0 for a stub);
     - lose_only: score < 100, each listed function has a failing test, and
-      every failing test belongs to lose_only + may_also_lose (a fault in one
-      function costs only that function's tests, and its callers');
+      every failing test belongs to lose_only + may_also_lose (functions, or
+      test keys such as "train.accuracy"): a fault in one function costs only
+      that function's tests, and the end-to-end ones;
     - loses: score < 100 and each listed function has a failing test;
     - may_lose_only: every failing test (if any) belongs to these functions;
       losing nothing is also fine (e.g. a 1 GB print that the grader survives);
@@ -131,13 +136,25 @@ def at_most(score, *messages, **kwargs):
 
 
 def only(*functions, also=None, msg=(), **kwargs):
-    """lose_only(functions); `also` defaults to their dependants in the reference."""
+    """lose_only(functions): a mistake costs its own function's tests only.
+
+    `also` (functions or test keys) defaults to the end-to-end tests
+    (END_TO_END), the only ones that may depend on every function."""
     if also is None:
-        also = dependants(*functions)
+        also = END_TO_END
     if isinstance(msg, str):
         msg = (msg,)
     return Expected(lose_only=tuple(functions), may_also_lose=tuple(also),
                     message_contains=tuple(msg), **kwargs)
+
+
+def broken(*functions, also=(), msg=(), **kwargs):
+    """lose_only(functions) for a function that crashes, hangs or returns
+    something unusable: the functions that call it cannot be judged and fail
+    closed ("not judged: fix it first"), so they may lose too, as may the
+    end-to-end tests and `also`."""
+    return only(*functions, also=dependants(*functions) + END_TO_END + tuple(also), msg=msg,
+                **kwargs)
 
 
 @dataclass(frozen=True)

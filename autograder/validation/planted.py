@@ -1,18 +1,34 @@
 """Planted bugs: small variants of the reference, each named after the mistake.
 
 Each declares the function(s) it breaks; it must lose points there, and
-every failing test must belong to that function or to one of its callers in
-the reference (`dependants`). If one of these ever scores 100, the grader
-needs a new check: never give the variant an exemption.
+every failing test must belong to that function or be an end-to-end test of
+train (`model.only`): a composite is judged on the student's own callees.
+A bug that makes a function crash or return an unusable shape leaves its
+callers "not judged" (`unusable=True`: they may lose too, and say so).
+`also` lists what else may lose and why it still does. If one of these ever
+scores 100, the grader needs a new check: never give the variant an exemption.
 """
-from autograder.validation.model import Entry, only
+from autograder.validation.model import Entry, broken, only
 
 
-def planted(name, breaks, why, subs, also=None, msg=(), prelude="", vectorization=False):
+def planted(name, breaks, why, subs, also=None, msg=(), prelude="", vectorization=False,
+            unusable=False):
     breaks = (breaks,) if isinstance(breaks, str) else tuple(breaks)
+    if unusable:
+        expected = broken(*breaks, also=also or (),
+                          msg=msg or tuple(f"not judged: fix `{f}` first" for f in breaks))
+    else:
+        expected = only(*breaks, also=also, msg=msg)
     return Entry(name=name, kind="planted", breaks=breaks, why=why, subs=tuple(subs),
-                 expected=only(*breaks, also=also, msg=msg), prelude=prelude,
-                 vectorization=vectorization)
+                 expected=expected, prelude=prelude, vectorization=vectorization)
+
+
+# predict's tests and train's (other than the end-to-end ones) do not yet
+# judge them on the student's own callees: a wrong value in a callee may still
+# cost them. Entries that need this say so.
+TRAIN_NOT_YET_ON_OWN_CALLEES = ("train",)
+PREDICT_AND_TRAIN_NOT_YET_ON_OWN_CALLEES = ("predict", "train")
+PREDICT_NOT_YET_ON_OWN_CALLEES = ("predict",)  # predict.vectorized follows forward's layers
 
 
 # Exact lines of the reference that many variants replace.
@@ -38,39 +54,46 @@ IMPORT = "import numpy as np\n"
 PLANTED = [
     # -- linear layer ---------------------------------------------------------
     planted("dW_transposed", "linear_backward", "dW = X^T dZ, shape (M, K)", [
-        ("    dW = dZ.T @ X\n", "    dW = X.T @ dZ\n")]),
+        ("    dW = dZ.T @ X\n", "    dW = X.T @ dZ\n")], unusable=True),
     planted("dW_transposed_then_reshaped", "linear_backward",
             "X^T dZ reshaped to (K, M): the right shape, scrambled values", [
-                ("    dW = dZ.T @ X\n", "    dW = (X.T @ dZ).reshape(W.shape)\n")]),
+                ("    dW = dZ.T @ X\n", "    dW = (X.T @ dZ).reshape(W.shape)\n")],
+            also=TRAIN_NOT_YET_ON_OWN_CALLEES),
     planted("db_not_summed", "linear_backward", "db = dZ, shape (N, K)", [
-        ("    db = dZ.sum(axis=0)\n", "    db = dZ\n")]),
+        ("    db = dZ.sum(axis=0)\n", "    db = dZ\n")], unusable=True),
     planted("db_summed_over_wrong_axis", "linear_backward", "db summed over units: (N,)", [
-        ("    db = dZ.sum(axis=0)\n", "    db = dZ.sum(axis=1)\n")]),
+        ("    db = dZ.sum(axis=0)\n", "    db = dZ.sum(axis=1)\n")], unusable=True),
     planted("db_mean_not_sum", "linear_backward", "db averaged over the batch (1/N twice)", [
-        ("    db = dZ.sum(axis=0)\n", "    db = dZ.mean(axis=0)\n")]),
+        ("    db = dZ.sum(axis=0)\n", "    db = dZ.mean(axis=0)\n")],
+            also=TRAIN_NOT_YET_ON_OWN_CALLEES),
     planted("db_keepdims_shape", "linear_backward", "db of shape (1, K)", [
-        ("    db = dZ.sum(axis=0)\n", "    db = dZ.sum(axis=0, keepdims=True)\n")]),
+        ("    db = dZ.sum(axis=0)\n", "    db = dZ.sum(axis=0, keepdims=True)\n")], unusable=True),
     planted("dW_divided_by_N", "linear_backward", "1/N applied again in dW", [
-        ("    dW = dZ.T @ X\n", "    dW = dZ.T @ X / X.shape[0]\n")]),
+        ("    dW = dZ.T @ X\n", "    dW = dZ.T @ X / X.shape[0]\n")],
+            also=TRAIN_NOT_YET_ON_OWN_CALLEES),
     planted("dX_uses_W_transposed", "linear_backward", "dX = dZ W^T: an error unless K == M", [
-        ("    dX = dZ @ W\n", "    dX = dZ @ W.T\n")]),
+        ("    dX = dZ @ W\n", "    dX = dZ @ W.T\n")], unusable=True),
     planted("bias_broadcast_over_rows", "linear_forward", "b added as a column (K, 1)", [
-        (LINEAR_FORWARD, "    return X @ W.T + b[:, np.newaxis]\n")]),
+        (LINEAR_FORWARD, "    return X @ W.T + b[:, np.newaxis]\n")], unusable=True),
     planted("linear_forward_untransposed_W", "linear_forward", "Z = X W + b: an error unless K == M", [
-        (LINEAR_FORWARD, "    return X @ W + b\n")]),
+        (LINEAR_FORWARD, "    return X @ W + b\n")], unusable=True),
     # -- sigmoid ----------------------------------------------------------------
     planted("sigmoid_backward_treats_A_as_Z", "sigmoid_backward",
             "derivative taken of Z instead of A: s(A)(1 - s(A))", [
                 (SIGMOID_BACKWARD,
-                 "    S = 1.0 / (1.0 + np.exp(-A))\n    return dA * S * (1.0 - S)\n")]),
+                 "    S = 1.0 / (1.0 + np.exp(-A))\n    return dA * S * (1.0 - S)\n")],
+            also=TRAIN_NOT_YET_ON_OWN_CALLEES),
     planted("backward_passes_Z1_to_sigmoid_backward", "backward",
             "sigmoid derivative of Z1 instead of A1 inside backward", [
                 ('    dZ1 = sigmoid_backward(dA1, cache["A1"])\n',
-                 '    dZ1 = sigmoid_backward(dA1, cache["Z1"])\n')]),
+                 '    dZ1 = sigmoid_backward(dA1, cache["Z1"])\n')],
+            also=TRAIN_NOT_YET_ON_OWN_CALLEES),
     planted("sigmoid_applied_twice", "forward", "A1 = sigmoid(sigmoid(Z1))", [
-        ("    A1 = sigmoid_forward(Z1)\n", "    A1 = sigmoid_forward(sigmoid_forward(Z1))\n")]),
+        ("    A1 = sigmoid_forward(Z1)\n", "    A1 = sigmoid_forward(sigmoid_forward(Z1))\n")],
+            also=PREDICT_AND_TRAIN_NOT_YET_ON_OWN_CALLEES),
     planted("sigmoid_backward_drops_upstream", "sigmoid_backward", "A (1 - A) without dA", [
-        (SIGMOID_BACKWARD, "    return A * (1.0 - A)\n")]),
+        (SIGMOID_BACKWARD, "    return A * (1.0 - A)\n")],
+            also=TRAIN_NOT_YET_ON_OWN_CALLEES),
     planted("sigmoid_naive_overflows", "sigmoid_forward",
             "1 / (1 + exp(-Z)): right values, overflow warnings for large negative Z", [
                 (SIGMOID_FORWARD, "    return 1.0 / (1.0 + np.exp(-Z))\n")]),
@@ -83,11 +106,13 @@ PLANTED = [
         ("    shifted = Z - Z.max(axis=1, keepdims=True)\n",
          "    shifted = Z - Z.max(axis=0, keepdims=True)\n"),
         ("    return E / E.sum(axis=1, keepdims=True)\n",
-         "    return E / E.sum(axis=0, keepdims=True)\n")]),
+         "    return E / E.sum(axis=0, keepdims=True)\n")],
+            also=PREDICT_AND_TRAIN_NOT_YET_ON_OWN_CALLEES),
     planted("softmax_without_keepdims", "softmax",
             "E / E.sum(axis=1): an error when N != K, silently wrong when N == K", [
                 ("    return E / E.sum(axis=1, keepdims=True)\n",
-                 "    return E / E.sum(axis=1)\n")]),
+                 "    return E / E.sum(axis=1)\n")],
+            unusable=True),
     planted("softmax_modifies_input", "softmax", "Z -= max in place", [
         ("    shifted = Z - Z.max(axis=1, keepdims=True)\n",
          "    Z -= Z.max(axis=1, keepdims=True)\n    shifted = Z\n")]),
@@ -95,54 +120,66 @@ PLANTED = [
         ("np.log(np.clip(P, np.finfo(np.float64).tiny, None))", "np.log(P)")]),
     planted("cross_entropy_summed_over_N", "cross_entropy", "the sum over the batch, not the mean", [
         ("    return float(-(Y * log_P).sum() / P.shape[0])\n",
-         "    return float(-(Y * log_P).sum())\n")]),
+         "    return float(-(Y * log_P).sum())\n")],
+            also=TRAIN_NOT_YET_ON_OWN_CALLEES),
     planted("cross_entropy_mean_over_NK", "cross_entropy", "averaged over N*K entries", [
         ("    return float(-(Y * log_P).sum() / P.shape[0])\n",
-         "    return float(-(Y * log_P).mean())\n")]),
+         "    return float(-(Y * log_P).mean())\n")],
+            also=TRAIN_NOT_YET_ON_OWN_CALLEES),
     planted("cross_entropy_hardcoded_64", "cross_entropy", "divides by the batch size 64", [
         ("    return float(-(Y * log_P).sum() / P.shape[0])\n",
-         "    return float(-(Y * log_P).sum() / 64)\n")]),
+         "    return float(-(Y * log_P).sum() / 64)\n")],
+            also=TRAIN_NOT_YET_ON_OWN_CALLEES),
     planted("ce_grad_hardcoded_64", "softmax_cross_entropy_backward", "(P - Y) / 64", [
-        (SCE_BACKWARD, "    return (P - Y) / 64\n")]),
+        (SCE_BACKWARD, "    return (P - Y) / 64\n")],
+            also=TRAIN_NOT_YET_ON_OWN_CALLEES),
     planted("ce_grad_never_divided_by_N", "softmax_cross_entropy_backward", "1/N never applied", [
-        (SCE_BACKWARD, "    return P - Y\n")]),
+        (SCE_BACKWARD, "    return P - Y\n")],
+            also=TRAIN_NOT_YET_ON_OWN_CALLEES),
     planted("ce_grad_divided_by_N_twice", "softmax_cross_entropy_backward", "1/N applied twice", [
-        (SCE_BACKWARD, "    return (P - Y) / P.shape[0] ** 2\n")]),
+        (SCE_BACKWARD, "    return (P - Y) / P.shape[0] ** 2\n")],
+            also=TRAIN_NOT_YET_ON_OWN_CALLEES),
     planted("ce_grad_sign_flipped", "softmax_cross_entropy_backward", "(Y - P) / N", [
-        (SCE_BACKWARD, "    return (Y - P) / P.shape[0]\n")]),
+        (SCE_BACKWARD, "    return (Y - P) / P.shape[0]\n")],
+            also=TRAIN_NOT_YET_ON_OWN_CALLEES),
     # -- labels ---------------------------------------------------------------------
     planted("one_hot_off_by_one", "one_hot", "the 1 in column y - 1", [
-        ("    Y[np.arange(y.shape[0]), y] = 1.0\n", "    Y[np.arange(y.shape[0]), y - 1] = 1.0\n")]),
+        ("    Y[np.arange(y.shape[0]), y] = 1.0\n", "    Y[np.arange(y.shape[0]), y - 1] = 1.0\n")],
+            also=TRAIN_NOT_YET_ON_OWN_CALLEES),
     # -- the network --------------------------------------------------------------------
     planted("init_all_zero", "init_params", "zero weights: hidden units stay identical", [
-        (XAVIER_DRAW, "        return np.zeros((fan_out, fan_in))\n")], also=("train",)),
+        (XAVIER_DRAW, "        return np.zeros((fan_out, fan_in))\n")]),
     planted("init_symmetric", "init_params", "every weight the same nonzero value", [
-        (XAVIER_DRAW, "        return np.full((fan_out, fan_in), limit / 2)\n")], also=("train",)),
+        (XAVIER_DRAW, "        return np.full((fan_out, fan_in), limit / 2)\n")]),
     planted("init_huge", "init_params", "weights 100x too large: saturated sigmoids", [
-        (XAVIER_DRAW, "        return rng.uniform(-limit, limit, size=(fan_out, fan_in)) * 100.0\n")],
-            also=("train",)),
+        (XAVIER_DRAW, "        return rng.uniform(-limit, limit, size=(fan_out, fan_in)) * 100.0\n")]),
     planted("init_ignores_seed", "init_params", "a module-level SEED instead of the argument", [
         ("    rng = np.random.default_rng(seed)\n\n    def xavier",
          "    rng = np.random.default_rng(SEED)\n\n    def xavier"),
-    ], prelude="SEED = 0", also=("train",)),
+    ], prelude="SEED = 0"),
     planted("forward_caches_A1_as_Z1", "forward", "cache['Z1'] holds A1", [
         ('    return P, {"X": X, "Z1": Z1, "A1": A1, "Z2": Z2, "P": P}\n',
          '    return P, {"X": X, "Z1": A1, "A1": A1, "Z2": Z2, "P": P}\n')]),
     planted("backward_dW1_transposed", "backward", "dW1 = X^T dZ1 inside backward", [
-        ('    dW1 = dZ1.T @ cache["X"]\n', '    dW1 = cache["X"].T @ dZ1\n')]),
+        ('    dW1 = dZ1.T @ cache["X"]\n', '    dW1 = cache["X"].T @ dZ1\n')],
+            also=TRAIN_NOT_YET_ON_OWN_CALLEES),
     planted("sgd_step_sign_flipped", "sgd_step", "theta + lr * grad", [
-        (SGD_STEP, "    return {name: value + lr * grads[name] for name, value in params.items()}\n")]),
+        (SGD_STEP, "    return {name: value + lr * grads[name] for name, value in params.items()}\n")],
+            also=TRAIN_NOT_YET_ON_OWN_CALLEES),
     planted("sgd_step_modifies_params_in_place", "sgd_step", "params[k] -= lr * grads[k]", [
         (SGD_STEP, "    for name in params:\n"
                    "        params[name] -= lr * grads[name]\n"
-                   "    return params\n")]),
+                   "    return params\n")],
+            also=TRAIN_NOT_YET_ON_OWN_CALLEES),
     planted("bias_never_updated", "sgd_step", "only the weights take a step", [
         (SGD_STEP, "    return {name: value if name.startswith(\"b\") else value - lr * grads[name]\n"
-                   "            for name, value in params.items()}\n")]),
+                   "            for name, value in params.items()}\n")],
+            also=TRAIN_NOT_YET_ON_OWN_CALLEES),
     planted("sgd_step_ignores_lr", "sgd_step", "a module-level LEARNING_RATE instead of lr", [
         (SGD_STEP, "    return {name: value - LEARNING_RATE * grads[name]"
                    " for name, value in params.items()}\n")],
-            prelude="LEARNING_RATE = 0.1"),
+            prelude="LEARNING_RATE = 0.1",
+            also=TRAIN_NOT_YET_ON_OWN_CALLEES),
     planted("argmax_over_wrong_axis", "predict", "argmax over the batch: shape (K,)", [
         ("    return np.argmax(P, axis=1)\n", "    return np.argmax(P, axis=0)\n")]),
     planted("gradients_accumulated_across_calls", "linear_backward",
@@ -150,7 +187,7 @@ PLANTED = [
                 ("    dW = dZ.T @ X\n",
                  "    _ACCUMULATED[W.shape] = _ACCUMULATED.get(W.shape, 0) + dZ.T @ X\n"
                  "    dW = _ACCUMULATED[W.shape]\n")],
-            prelude="_ACCUMULATED = {}"),
+            prelude="_ACCUMULATED = {}", unusable=True),
     # -- training ---------------------------------------------------------------------------
     planted("labels_not_shuffled_with_X", "train", "X shuffled, Y taken in the original order", [
         ("            grads = backward(params, cache, Y_train[batch])\n",
@@ -189,7 +226,8 @@ PLANTED = [
          "    Z = np.empty((X.shape[0], W.shape[0]))\n"
          "    for n in range(X.shape[0]):\n"
          "        Z[n] = W @ X[n] + b\n"
-         "    return Z\n")], vectorization=True),
+         "    return Z\n")], vectorization=True,
+            also=PREDICT_NOT_YET_ON_OWN_CALLEES),
     planted("loop_linear_backward", "linear_backward", "dW and db accumulated example by example", [
         (LINEAR_BACKWARD,
          "    dX = dZ @ W\n"
@@ -205,7 +243,8 @@ PLANTED = [
          "    for index in np.ndindex(*np.shape(Z)):\n"
          "        z = Z[index]\n"
          "        A[index] = 1.0 / (1.0 + np.exp(-z)) if z >= 0 else np.exp(z) / (1.0 + np.exp(z))\n"
-         "    return A\n")], vectorization=True),
+         "    return A\n")], vectorization=True,
+            also=PREDICT_NOT_YET_ON_OWN_CALLEES),
     planted("loop_sigmoid_backward", "sigmoid_backward", "a while loop over rows", [
         (SIGMOID_BACKWARD,
          "    dZ = np.empty_like(A)\n"
@@ -217,7 +256,8 @@ PLANTED = [
     planted("loop_softmax_comprehension", "softmax", "a list comprehension over rows", [
         (SOFTMAX,
          "    rows = [np.exp(z - z.max()) / np.exp(z - z.max()).sum() for z in Z]\n"
-         "    return np.array(rows).reshape(Z.shape)\n")], vectorization=True),
+         "    return np.array(rows).reshape(Z.shape)\n")], vectorization=True,
+            also=PREDICT_NOT_YET_ON_OWN_CALLEES),
     planted("loop_cross_entropy", "cross_entropy", "a generator summed over examples", [
         (CROSS_ENTROPY,
          "    tiny = np.finfo(np.float64).tiny\n"
@@ -242,18 +282,21 @@ PLANTED = [
          "    for n in range(Z.shape[0]):\n"
          "        E = np.exp(Z[n] - Z[n].max())\n"
          "        P[n] = E / E.sum()\n"
-         "    return P\n")], vectorization=True),
+         "    return P\n")], vectorization=True,
+            also=PREDICT_NOT_YET_ON_OWN_CALLEES),
     planted("loop_np_vectorize", "sigmoid_forward", "np.vectorize of a scalar sigmoid", [
         (SIGMOID_FORWARD,
          "    return np.vectorize(_scalar_sigmoid, otypes=[np.float64])(Z)\n\n\n"
          "def _scalar_sigmoid(z):\n"
          "    if z >= 0:\n"
          "        return 1.0 / (1.0 + np.exp(-z))\n"
-         "    return np.exp(z) / (1.0 + np.exp(z))\n")], vectorization=True),
+         "    return np.exp(z) / (1.0 + np.exp(z))\n")], vectorization=True,
+            also=PREDICT_NOT_YET_ON_OWN_CALLEES),
     planted("loop_apply_along_axis", "softmax", "np.apply_along_axis over rows", [
         (SOFTMAX,
          "    return np.apply_along_axis(lambda z: np.exp(z - z.max()) / np.exp(z - z.max()).sum(),"
-         " 1, Z)\n")], vectorization=True),
+         " 1, Z)\n")], vectorization=True,
+            also=PREDICT_NOT_YET_ON_OWN_CALLEES),
     planted("loop_map", "sigmoid_backward", "map over the rows", [
         (SIGMOID_BACKWARD,
          "    rows = list(map(lambda da, a: da * a * (1.0 - a), dA, A))\n"
@@ -264,7 +307,8 @@ PLANTED = [
          "        return X @ W.T + b\n"
          "    half = X.shape[0] // 2\n"
          "    return np.vstack([linear_forward(X[:half], W, b), linear_forward(X[half:], W, b)])\n")],
-            vectorization=True),
+            vectorization=True,
+            also=PREDICT_NOT_YET_ON_OWN_CALLEES),
     # -- backward layers at the edges: right on ordinary inputs, nan or warnings at 0 and 1 --
     planted("sigmoid_backward_recovers_Z_by_log", "sigmoid_backward",
             "Z recovered as -log(1/A - 1), then exp(-Z) / (1 + exp(-Z))^2: nan and warnings "
