@@ -265,7 +265,8 @@ def test_forward_own_mistake_names_the_stage():
     results = grade([('    Z1 = linear_forward(X, params["W1"], params["b1"])\n',
                       '    Z1 = linear_forward(X, params["W1"] + params["b1"][:, None], '
                       'params["b1"])\n')], FORWARD_KEYS)
-    assert failed(results) == {"forward.values", "forward.hidden_values"}
+    # forward's own mistake: its values, and the timing backstop's value check
+    assert failed(results) == {"forward.values", "forward.hidden_values", "forward.vectorized"}
     text = results["forward.values"]["output"]
     assert "`Z1` differs from `linear_forward(X, W1, b1)`" in text
     assert "bias is added to the weights" in text
@@ -277,7 +278,7 @@ def test_forward_own_mistake_on_top_of_a_wrong_layer_is_still_caught():
     results = grade([LAYER_BUGS["linear_forward drops the bias"],
                      ("    A1 = sigmoid_forward(Z1)\n",
                       "    A1 = sigmoid_forward(sigmoid_forward(Z1))\n")], FORWARD_KEYS)
-    assert failed(results) == {"forward.values", "forward.hidden_values"}
+    assert failed(results) == {"forward.values", "forward.hidden_values", "forward.vectorized"}
     text = results["forward.values"]["output"]
     assert "`A1` differs from `sigmoid_forward(Z1)`" in text
     assert "applied twice" in text

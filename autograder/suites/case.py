@@ -260,14 +260,17 @@ class SuiteCase(unittest.TestCase):
 
     # -- vectorization -------------------------------------------------------
     def assert_vectorized(self, function, make_args, sizes, big, *, expected=None,
-                          check=None, kwargs=None):
+                          check=None, kwargs=None, own_answer=None):
         """Static analysis, step counts at several sizes, timing backstop.
 
         make_args(size) -> list of arguments; sizes: [(label, size)] with the
         base first; big: the size of the timing backstop; expected(args) ->
         the reference's result, or check(args, value) -> bool when results
         are not comparable (random init): the check needs a result of the
-        right structure and shapes.
+        right structure and shapes. own_answer(args, value) -> bool: for a
+        function that calls graded layers, whether a value that is not the
+        reference's is what the student's own layers give (their mistakes are
+        charged to them, not to this function's speed).
 
         Every stage fails closed: a source that cannot be analysed, a step
         count that is missing, or a timing that cannot be verified earns
@@ -303,10 +306,10 @@ class SuiteCase(unittest.TestCase):
         if problem:
             self.fail_with(function, "is not vectorized: " + problem)
         self._timing_backstop(function, make_args, big, kwargs, settings,
-                              expect=expect, check=check)
+                              expect=expect, check=check, own_answer=own_answer)
 
     def _timing_backstop(self, function, make_args, big, kwargs, settings, *, expect=None,
-                         check=None):
+                         check=None, own_answer=None):
         """Parent-timed: the submission against the reference in the same kind of
         worker, on large inputs; catches loops hidden from the step count.
 
@@ -331,7 +334,7 @@ class SuiteCase(unittest.TestCase):
             size = _shrunk(big, share)
             try:
                 self._time_at(function, make_args, size, kwargs, settings, expect, check,
-                              share)
+                              share, own_answer)
                 return
             except MemoryLimit as error:
                 memory_error = error
@@ -342,7 +345,8 @@ class SuiteCase(unittest.TestCase):
                                "broadcast, an N x N matrix, np.eye(N)): compute the result "
                                "without it")
 
-    def _time_at(self, function, make_args, size, kwargs, settings, expect, check, share):
+    def _time_at(self, function, make_args, size, kwargs, settings, expect, check, share,
+                 own_answer=None):
         """Time the submission and the reference at `size`; fail if too slow or wrong.
 
         The reference's time is the best of two (a pause of the machine only
@@ -360,6 +364,8 @@ class SuiteCase(unittest.TestCase):
             self.fail_with(function, GRADER_COULD_NOT_TIME)
         res = student().call(function, *args, **kwargs)
         correct = check(args, res.value) if check else _same_answer(res.value, answer)
+        if not correct and own_answer is not None:
+            correct = own_answer(args, res.value)
         if not correct:
             self.fail_with(function, f"returned a wrong result on the large timing inputs "
                                      f"(size {_size_text(size)}), so its speed cannot be "

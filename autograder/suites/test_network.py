@@ -433,7 +433,27 @@ class TestForward(ComposedCase, SuiteCase):
         probes = [probe for _, size in sizes
                   for probe in forward_layer_probes(self.key, *make(size))]
         with self.unless_layer_broken(probes), self.unless_loops_only_in_layers():
-            self.assert_vectorized(self.FN, make, sizes, big=(20_000, 64, 32, 10))
+            self.assert_vectorized(self.FN, make, sizes, big=(20_000, 64, 32, 10),
+                                   own_answer=self.composes_own)
+
+    def composes_own(self, args, value):
+        """True if (P, cache) is what the student's own layers give on args."""
+        params, X = args
+        if not (isinstance(value, tuple) and len(value) == 2 and isinstance(value[1], dict)
+                and set(CACHE_KEYS) <= set(value[1])):
+            return False
+        P, cache = value
+        n, m = X.shape
+        h, k = params["W1"].shape[0], params["W2"].shape[0]
+        try:
+            verdict = composition.judge_chain(
+                composition.FORWARD_STAGES, {"X": X, **params}, cache,
+                cache_shapes(n, m, h, k), self.own_layers(),
+                forward_stage_right(params, X, ref().forward(params, X)[1]),
+                args_after=self.own_args_after())
+        except SubmissionError:
+            return False
+        return verdict.status == "ok" and matches(P, cache["P"])
 
 
 # ---------------------------------------------------------------------------
@@ -711,7 +731,18 @@ class TestBackward(ComposedCase, GradientCase):
         probes = [probe for _, size in sizes
                   for probe in backward_layer_probes(self.key, *make(size))]
         with self.unless_layer_broken(probes), self.unless_loops_only_in_layers():
-            self.assert_vectorized(self.FN, make, sizes, big=(20_000, 64, 32, 10))
+            self.assert_vectorized(self.FN, make, sizes, big=(20_000, 64, 32, 10),
+                                   own_answer=self.composes_own)
+
+    def composes_own(self, args, value):
+        """True if the gradients are a chain of the student's own backward layers on args."""
+        params, cache, Y = args
+        if not (isinstance(value, dict) and set(KEYS) <= set(value)):
+            return False
+        try:
+            return self.composes(params, cache, Y, value)[0] == "ok"
+        except SubmissionError:
+            return False
 
 
 # ---------------------------------------------------------------------------
@@ -847,7 +878,20 @@ class TestPredict(SuiteCase):
 
         self.assert_vectorized(self.FN, make, [("N=8", (8, 3, 2, 2)), ("N=64", (64, 3, 2, 2)),
                                                ("H=16", (8, 3, 16, 2)), ("K=16", (8, 3, 2, 16))],
-                               big=(20_000, 64, 32, 10))
+                               big=(20_000, 64, 32, 10), own_answer=self.argmax_of_own_forward)
+
+    def argmax_of_own_forward(self, args, value):
+        """True if the labels are the argmax of the student's own forward on args
+        (a wrong forward is charged to forward, not to predict's speed)."""
+        params, X = args
+        try:
+            P = student().call("forward", params, X).value[0]
+        except (SubmissionError, TypeError, IndexError, KeyError):
+            return False
+        if not (isinstance(P, np.ndarray) and P.shape[:1] == X.shape[:1] and P.ndim == 2
+                and isinstance(value, np.ndarray) and value.shape == X.shape[:1]):
+            return False
+        return float(np.mean(value == np.argmax(P, axis=1))) >= 0.999
 
 
 # ---------------------------------------------------------------------------
