@@ -63,8 +63,9 @@ class ProtocolViolation(SubmissionError):
 
 
 class CallResult:
-    def __init__(self, value, args_after, steps, elapsed, output):
+    def __init__(self, value, args_after, steps, elapsed, output, record=None):
         self.value = value
+        self.record = record  # what the call passed to recorded functions (untrusted)
         self.args_after = args_after
         self.steps = steps
         self.elapsed = elapsed
@@ -104,13 +105,21 @@ class Student:
         proxy_call.__name__ = name
         return proxy_call
 
-    def call(self, fn, *args, trace=False, return_args=False, timeout=None, **kwargs):
-        """Run fn(*args, **kwargs) in the worker; returns a CallResult."""
+    def call(self, fn, *args, trace=False, return_args=False, timeout=None, record=None,
+             fresh_worker=False, **kwargs):
+        """Run fn(*args, **kwargs) in the worker; returns a CallResult.
+
+        record: [[function, recorded argument index, linked argument index], ...]:
+        the worker notes what fn passes to those functions (CallResult.record).
+        fresh_worker: run in a newly started worker process (reproducibility).
+        """
         if self.budget_exhausted:
             raise SubmissionError(f"{fn} was not run: the time limit for the whole grading "
                                   "run was used up by earlier tests", fn)
         if fn in self.poisoned:
             raise self.poisoned[fn]
+        if fresh_worker:
+            self._discard_worker()
         worker = self._healthy_worker()
         timeout = self.limits["call_timeout_s"] if timeout is None else timeout
         deadline = time.monotonic() + timeout
@@ -120,6 +129,7 @@ class Student:
         arrays = []
         request = {
             "op": "call", "fn": fn, "trace": bool(trace), "return_args": bool(return_args),
+            "record": record,
             "args": [encode_argument(a, arrays) for a in args],
             "kwargs": {k: encode_argument(v, arrays) for k, v in kwargs.items()},
         }
@@ -144,10 +154,11 @@ class Student:
         output = self._output(worker)
         if worker.left_something_running():
             self._discard_worker()
-        return self._interpret(fn, header, reply_arrays, elapsed, output, bool(return_args))
+        return self._interpret(fn, header, reply_arrays, elapsed, output, bool(return_args),
+                               bool(record))
 
     # -- replies -----------------------------------------------------------
-    def _interpret(self, fn, header, arrays, elapsed, output, want_args):
+    def _interpret(self, fn, header, arrays, elapsed, output, want_args, want_record=False):
         op = header.get("op")
         if op == "missing":
             raise MissingFunction(f"{fn} is not defined in {self.filename} (check the "
@@ -166,6 +177,12 @@ class Student:
                 if type(trees) is not list:
                     raise wire.WireError("missing arguments")
                 args_after = [wire.decode_value(t, arrays) for t in trees]
+            record = None
+            if want_record:
+                tree = header.get("record")
+                if type(tree) is not dict:
+                    raise wire.WireError("missing record")
+                record = wire.decode_value(tree, arrays)
         except wire.WireError as problem:
             self._discard_worker()
             raise ProtocolViolation(f"{fn} sent an invalid reply to the grader ({problem})",
@@ -173,7 +190,7 @@ class Student:
         reject_bad_arrays(fn, value, output)
         steps = header.get("steps")
         steps = steps if type(steps) is int and steps >= 0 else None
-        return CallResult(value, args_after, steps, elapsed, output)
+        return CallResult(value, args_after, steps, elapsed, output, record)
 
     def _exception_error(self, fn, header, output):
         kind = str(header.get("type", "Exception"))[:80]
