@@ -338,8 +338,8 @@ class TestTrain(SuiteCase):
                        "`backward`: its updates cannot be observed")
         else:
             problem = (f"the parameters train returned are not what its own calls produce: "
-                       f"replaying the {len(updates)} minibatches it passed to your `forward` "
-                       "and `backward` (with `sgd_step` and the learning rate it used), from "
+                       f"replaying the {len(updates)} minibatch(es) it passed to your "
+                       "`forward` and `backward` (with `sgd_step` and the learning rate it used), from "
                        "the initial parameters, gives other parameters")
         return Observed(trained, history, updates, None, False, problem)
 
@@ -617,7 +617,7 @@ class TestTrain(SuiteCase):
         fresh, _, _ = self.run_train(*args, 0, fresh_worker=True)
         for other, how in ((again, "in the same process"), (fresh, "in a fresh process")):
             if compare.rel_error(flat(other), flat(first.trained)) > 1e-12:
-                self.fail_with(FN, f"two runs with seed 0 gave different parameters ({how})",
+                self.fail_with(FN, f"two runs with the same seed (0) gave different parameters ({how})",
                                call=call + ", twice",
                                mistake="shuffle with rng = np.random.default_rng(seed) created "
                                        "in train, not with the global np.random state or a "
@@ -633,9 +633,10 @@ class TestTrain(SuiteCase):
         moved = placements_moved(first, other, len(y))
         if moved is not None and moved >= MIN_PLACEMENTS_MOVED:
             return
-        self.fail_with(FN, f"seeds 0 and 1 gave parameters that differ by {difference:.3g} "
-                           f"(relative); different shuffles differ by {spread:.3g} or more "
-                           "here", call=call + " and seed=1",
+        self.fail_with(FN, "seeds 0 and 1 gave (almost) the same parameters: the training set "
+                           "is not shuffled, or the seed is ignored (they differ by "
+                           f"{difference:.3g}, relative; different shuffles differ by "
+                           f"{spread:.3g} or more here)", call=call + " and seed=1",
                        details=["minibatches of seeds 0 and 1: " + (
                            "not observed" if moved is None else
                            f"{moved:.0%} of the examples in another minibatch")],
