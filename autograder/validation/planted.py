@@ -265,4 +265,13 @@ PLANTED = [
          "    half = X.shape[0] // 2\n"
          "    return np.vstack([linear_forward(X[:half], W, b), linear_forward(X[half:], W, b)])\n")],
             vectorization=True),
+    # -- train and predict judged on the student's own functions -------------------------------
+    planted("train_seed_zero_unseeded", "train", "`if seed:` leaves the default seed 0 unseeded", [
+        ("    rng = np.random.default_rng(seed)\n    n_classes",
+         "    rng = np.random.default_rng(seed) if seed else np.random.default_rng()\n"
+         "    n_classes")], also=(), msg=("same seed",)),
+    planted("forward_name_typo_crashes", "forward",
+            "a misspelled call: forward raises NameError, so predict and train cannot be judged", [
+                ("    A1 = sigmoid_forward(Z1)\n", "    A1 = sigmoid_forwrd(Z1)\n")],
+            also=("predict", "train"), msg=("not judged: fix `forward` first",)),
 ]
