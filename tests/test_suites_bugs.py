@@ -297,6 +297,10 @@ BUGS = [
         [(SGD_RET, "    for name in params:\n        params[name] -= lr * grads[name]\n"
                    "    return params")],
         ["sgd_step.unchanged"], "in place", only=True),
+    Bug("sgd_step in place: train's inputs change, charged to sgd_step", ["sgd_step", "train"],
+        [(SGD_RET, "    for name in params:\n        params[name] -= lr * grads[name]\n"
+                   "    return params")],
+        ["sgd_step.unchanged"], "in place", only=True),
     Bug("sgd_step with np.vectorize", ["sgd_step"],
         [(SGD_RET, "    step = np.vectorize(lambda v, g: v - lr * g)\n"
                    "    return {name: step(value, grads[name]) for name, value in params.items()}")],

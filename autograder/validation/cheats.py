@@ -28,7 +28,44 @@ def train(params, X_train, y_train, X_val, y_val, lr, epochs, batch_size, seed=0
     return params, history
 '''
 
+REWRITTEN_RECORD = '''
+_train_for_show = train
+
+
+def train(params, X_train, y_train, X_val, y_val, lr, epochs, batch_size, seed=0):
+    """One full-batch step per epoch, then the grader's record (found through the
+    closure of the forward it was given) rewritten to show proper minibatches."""
+    Y = one_hot(y_train, params["b2"].shape[0])
+    for _ in range(epochs):
+        _, cache = forward(params, X_train)
+        params = sgd_step(params, backward(params, cache, Y), lr)
+    for cell in getattr(forward, "__closure__", None) or ():
+        calls = getattr(cell.cell_contents, "calls", None)
+        if isinstance(calls, list):
+            fake = []
+            for _ in range(epochs):
+                order = np.random.default_rng(seed).permutation(len(X_train))
+                for start in range(0, len(X_train), batch_size):
+                    rows = order[start:start + batch_size]
+                    fake.append([0, -1, X_train[rows].copy()])
+                    fake.append([1, len(fake) - 1, Y[rows].copy()])
+                    fake.append([2, len(fake) - 1, lr])
+            calls[:] = fake
+    history = {"train_loss": [], "train_acc": [], "val_loss": [], "val_acc": []}
+    for _ in range(epochs):
+        for split, X, y in (("train", X_train, y_train), ("val", X_val, y_val)):
+            P, _ = forward(params, X)
+            history[split + "_loss"].append(cross_entropy(P, one_hot(y, Y.shape[1])))
+            history[split + "_acc"].append(float(np.mean(np.argmax(P, axis=1) == y)))
+    return params, history
+'''
+
 CHEATS += [
+    Entry(name="rewritten_train_record", kind="cheat",
+          why="train does one full-batch step per epoch, then rewrites the grader's record of "
+              "its calls into proper shuffled minibatches",
+          breaks=("train",), append=REWRITTEN_RECORD,
+          expected=only("train", also=(), msg=("not what its own calls produce",))),
     Entry(name="forged_train_record", kind="cheat",
           why="train makes the minibatch calls a correct train makes, but returns parameters "
               "they did not produce",
