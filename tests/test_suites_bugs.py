@@ -369,6 +369,18 @@ BUGS = [
         ["sgd_step.values"], passes=["train.history", "train.small_set", "train.update_count",
                                      "train.each_example_once", "train.aligned",
                                      "train.seeded"]),
+    Bug("train returns its initial parameters (nudged) with their true history", ["train"],
+        [("    rng = np.random.default_rng(seed)\n    n_classes",
+          "    initial = params\n    rng = np.random.default_rng(seed)\n    n_classes"),
+         ("    return params, history",
+          "    params = {k: v + 1e-12 for k, v in initial.items()}\n"
+          '    for split, X, y, Y in (("train", X_train, y_train, Y_train),\n'
+          '                           ("val", X_val, y_val, Y_val)):\n'
+          "        loss, acc = evaluate(X, y, Y)\n"
+          '        history[split + "_loss"] = [loss] * epochs\n'
+          '        history[split + "_acc"] = [acc] * epochs\n'
+          "    return params, history")],
+        ["train.history", "train.update_count"], "hardly differ"),
     Bug("train ignores the learning rate", ["train"],
         [(TRAIN_STEP, "            params = sgd_step(params, grads, 0.02)")],
         ["train.each_example_once", "train.accuracy"], "learning rate `lr` as given",

@@ -44,7 +44,7 @@ REPLAY_TOL = 1e-9
 # "Another seed gives another result": the difference must be at least this
 # fraction of the smallest difference the reference shows between two seeds
 # on the same problem (a seed-dependent nudge of the result is not a shuffle).
-SEED_SPREAD_FRACTION = 0.1
+SEED_SPREAD_FRACTION = 0.1  # also: the least share of the reference's movement that counts
 # Or, when the parameters differ less (a smaller learning rate shrinks every
 # difference), this share of the examples must sit in another minibatch; two
 # random shuffles of 20 in minibatches of 4 move about 80 % of them.
@@ -395,10 +395,21 @@ class TestTrain(SuiteCase):
             if any(v is None or not np.isfinite(v) for v in values[key]):
                 self.fail_with(FN, f"history['{key}'] should hold finite numbers; got "
                                    f"{[compare.describe(e) for e in entries]}", call=call)
-        if compare.rel_error(flat(obs.trained), flat(params)) == 0.0:
+        moved = compare.rel_error(flat(obs.trained), flat(params))
+        if moved == 0.0:
             self.fail_with(FN, "not judged: the parameters did not change in training, so "
                                "history measures nothing (see the other tests of train)",
                            call=call)
+        if not obs.verified:
+            # parameters that did not come from observed updates must at least have
+            # moved as training moves them, or a history of them shows no training
+            reference_moved = compare.rel_error(
+                flat(ref().train(params, X, y, Xv, yv, 0.5, epochs, 8, 0)[0]), flat(params))
+            if moved < SEED_SPREAD_FRACTION * reference_moved:
+                self.fail_with(FN, "not judged: the returned parameters hardly differ from the "
+                                   f"initial ones ({moved:.3g}, relative; training moves them "
+                                   f"by about {reference_moved:.3g}) and their updates could "
+                                   "not be observed", call=call, mistake=UPDATE_RULE)
         # the parameters at the end of each epoch, from the verified replay when
         # it has as many updates in every epoch; else the returned ones (last epoch)
         at_epoch_end = {epochs - 1: obs.trained}
