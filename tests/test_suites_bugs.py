@@ -316,6 +316,11 @@ BUGS = [
     Bug("predict loops over rows", ["predict"],
         [(PRED_RET, "    return np.array([int(np.argmax(p)) for p in P])")],
         ["predict.vectorized"], "list comprehension", only=True),
+    Bug("predict takes the argmin, forward is wrong too: predict judged on its own",
+        ["forward", "predict"],
+        [(FWD_Z1, '    Z1 = linear_forward(X, params["W1"] + params["b1"][:, None], '
+                  'params["b1"])'), (PRED_RET, "    return np.argmin(P, axis=1)")],
+        ["predict.values", "forward.values"], "argmin"),
     # train
     Bug("train drops the last partial batch", ["train"],
         [(TRAIN_LOOP, "        for start in range(0, n_train - batch_size + 1, batch_size):")],

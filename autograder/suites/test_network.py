@@ -490,8 +490,8 @@ def predict_inputs(r, n, m, h, k):
             return params, X
 
 
-def own_forward_labels(params, X):
-    """(argmax of the student's own forward's P per row, None) or (None, why not)."""
+def own_forward_probabilities(params, X):
+    """(the student's own forward's P, None) or (None, why not)."""
     try:
         out = student().call("forward", params, X).value
     except SubmissionError as error:
@@ -500,7 +500,7 @@ def own_forward_labels(params, X):
     if not (isinstance(P, np.ndarray) and P.ndim == 2 and P.shape[0] == X.shape[0]
             and P.dtype.kind in "fiu" and np.all(np.isfinite(P.astype(np.float64)))):
         return None, f"forward(params, X) returned {compare.describe(out)}; expected (P, cache)"
-    return np.argmax(P, axis=1), None
+    return P, None
 
 
 class TestPredict(SuiteCase):
@@ -517,7 +517,7 @@ class TestPredict(SuiteCase):
         try:
             yield
         except SubmissionError as error:
-            _, problem = own_forward_labels(params, X)
+            _, problem = own_forward_probabilities(params, X)
             if problem:
                 self.fail_with(self.FN, "not judged: fix `forward` first",
                                details=[f"predict failed: {str(error).strip().splitlines()[0]}",
@@ -556,11 +556,12 @@ class TestPredict(SuiteCase):
                 got = student().predict(params, X)
             if matches(got, ref().predict(params, X)):
                 continue
-            own, problem = own_forward_labels(params, X)
+            P, problem = own_forward_probabilities(params, X)
             if problem:
                 self.fail_with(self.FN, "not judged: fix `forward` first", inputs=inputs,
                                call="predict(params, X)",
                                details=[f"`forward` on its own: {problem}"])
+            own = np.argmax(P, axis=1)
             if len(set(own.tolist())) < 2:
                 self.fail_with(self.FN, "not judged: fix `forward` first", inputs=inputs,
                                call="predict(params, X)",
@@ -571,7 +572,6 @@ class TestPredict(SuiteCase):
                 other = predict_inputs(rng_for(self.key, "other"), n, m, h, k)
                 self.assert_uses_arguments(self.FN, [params, X], ["params", "X"],
                                            {0: other[0], 1: other[1]}, got)
-            P = ref().forward(params, X)[0]
             self.assert_close(self.FN, got, own, name="y_pred (the argmax of each row of "
                                                       "your forward's P)", inputs=inputs,
                               call="predict(params, X)", exact=True,
