@@ -1,7 +1,9 @@
 """Cheats: submissions that try to earn points without working code.
 
 Each must score no more than the all-zeros submission (`at_most`), and its
-visible output must not carry anything of a hidden test.
+visible output must not carry anything of a hidden test. A cheat grafted onto
+an otherwise working submission (a forged record of train's calls, a seed that
+only nudges the result) must instead lose the checks it games (`only`).
 """
 from autograder.validation.model import Entry, at_most, only  # noqa: F401  (used by entries)
 

@@ -274,4 +274,10 @@ PLANTED = [
             "a misspelled call: forward raises NameError, so predict and train cannot be judged", [
                 ("    A1 = sigmoid_forward(Z1)\n", "    A1 = sigmoid_forwrd(Z1)\n")],
             also=("predict", "train"), msg=("not judged: fix `forward` first",)),
+    planted("forward_bias_added_to_weights", "forward",
+            "the bias added to the weights of layer 1: predict and train use this forward "
+            "correctly; only train's end-to-end tests (accuracy, lr = 10) may fail", [
+                ('    Z1 = linear_forward(X, params["W1"], params["b1"])\n',
+                 '    Z1 = linear_forward(X, params["W1"] + params["b1"][:, None], params["b1"])\n')],
+            also=("train",), msg=("end to end: depends on every function above",)),
 ]
