@@ -400,11 +400,11 @@ class TestTrain(SuiteCase):
             self.fail_with(FN, "not judged: the parameters did not change in training, so "
                                "history measures nothing (see the other tests of train)",
                            call=call)
+        # parameters that did not come from observed updates must at least have
+        # moved as training moves them, or a history of them shows no training
+        reference_moved = compare.rel_error(
+            flat(ref().train(params, X, y, Xv, yv, 0.5, epochs, 8, 0)[0]), flat(params))
         if not obs.verified:
-            # parameters that did not come from observed updates must at least have
-            # moved as training moves them, or a history of them shows no training
-            reference_moved = compare.rel_error(
-                flat(ref().train(params, X, y, Xv, yv, 0.5, epochs, 8, 0)[0]), flat(params))
             if moved < SEED_SPREAD_FRACTION * reference_moved:
                 self.fail_with(FN, "not judged: the returned parameters hardly differ from the "
                                    f"initial ones ({moved:.3g}, relative; training moves them "
