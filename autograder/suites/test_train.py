@@ -25,7 +25,7 @@ import numpy as np
 
 from autograder.checks import compare, data
 from autograder.sandbox.student import SubmissionError
-from autograder.suites.case import SuiteCase, matches
+from autograder.suites.case import SuiteCase
 from autograder.suites.graded import CONFIG, THRESHOLDS, graded, ref, student
 from autograder.suites.inputs import fixed_dataset, fixed_params, rng_for
 
@@ -350,8 +350,8 @@ class TestTrain(SuiteCase):
         else:
             problem = (f"the parameters train returned are not what its own calls produce: "
                        f"replaying the {len(updates)} minibatch(es) it passed to your "
-                       "`forward` and `backward` (with `sgd_step` and the learning rate it used), from "
-                       "the initial parameters, gives other parameters")
+                       "`forward` and `backward` (with `sgd_step` and the learning rate it "
+                       "used), from the initial parameters, gives other parameters")
         return Observed(trained, history, updates, None, False, problem)
 
     def verified(self, obs, call):
@@ -642,7 +642,8 @@ class TestTrain(SuiteCase):
         fresh, _, _ = self.run_train(*args, 0, fresh_worker=True)
         for other, how in ((again, "in the same process"), (fresh, "in a fresh process")):
             if compare.rel_error(flat(other), flat(first.trained)) > 1e-12:
-                self.fail_with(FN, f"two runs with the same seed (0) gave different parameters ({how})",
+                self.fail_with(FN, "two runs with the same seed (0) gave different "
+                                   f"parameters ({how})",
                                call=call + ", twice",
                                mistake="shuffle with rng = np.random.default_rng(seed) created "
                                        "in train, not with the global np.random state or a "
