@@ -97,9 +97,14 @@ class CallRecorder:
         for kind, entry in enumerate(plan):
             name, recorded, linked = entry
             original = getattr(module, name, None)
-            if callable(original):
-                self.originals[name] = original
-                setattr(module, name, self.wrap(kind, original, recorded, linked))
+            if not callable(original):
+                continue
+            wrapper = self.wrap(kind, original, recorded, linked)
+            # every module-level name bound to the function (an alias too)
+            for alias, value in list(vars(module).items()):
+                if value is original:
+                    self.originals[alias] = original
+                    setattr(module, alias, wrapper)
 
     def wrap(self, kind, original, recorded, linked):
         import copy
