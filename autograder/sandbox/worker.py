@@ -78,6 +78,50 @@ def make_step_counter(student_file):
     return steps, on_call
 
 
+def serve(module, student_file, in_fd, out_fd, wire):
+    while True:
+        try:
+            request, arrays = wire.receive(in_fd, max_payload=1 << 40)
+        except wire.PeerClosed:
+            return
+        reply, reply_arrays = handle(request, arrays, module, student_file, wire)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        wire.send(out_fd, reply, reply_arrays)
+
+
+def handle(request, arrays, module, student_file, wire):
+    name = request["fn"]
+    function = getattr(module, name, None)
+    if not callable(function):
+        return {"op": "missing", "fn": name}, []
+    args = [wire.decode_value(tree, arrays) for tree in request["args"]]
+    kwargs = {k: wire.decode_value(v, arrays) for k, v in request["kwargs"].items()}
+    steps, counter = make_step_counter(student_file)
+    recorder = None
+    try:
+        if request.get("record"):
+            recorder = CallRecorder(module, request["record"])
+        if request.get("trace"):
+            sys.settrace(counter)
+        try:
+            value = function(*args, **kwargs)
+        finally:
+            sys.settrace(None)
+            if recorder is not None:
+                recorder.restore()
+        out_arrays = []
+        reply = {"op": "return", "value": wire.encode_value(value, out_arrays),
+                 "steps": steps[0] if request.get("trace") else None}
+        if recorder is not None:
+            reply["record"] = wire.encode_value(recorder.report(), out_arrays)
+        if request.get("return_args"):
+            reply["args_after"] = [wire.encode_value(a, out_arrays) for a in args]
+        return reply, out_arrays
+    except BaseException as error:  # the student's SystemExit/KeyboardInterrupt too
+        return dict(op="raise", **describe_exception(error, student_file)), []
+
+
 class CallRecorder:
     """Records what a function passes to the module's other functions.
 
@@ -149,50 +193,6 @@ class CallRecorder:
     def report(self):
         """[[kind, link, value], ...] or None when the calls outnumbered MAX_CALLS."""
         return None if self.truncated else self.calls
-
-
-def serve(module, student_file, in_fd, out_fd, wire):
-    while True:
-        try:
-            request, arrays = wire.receive(in_fd, max_payload=1 << 40)
-        except wire.PeerClosed:
-            return
-        reply, reply_arrays = handle(request, arrays, module, student_file, wire)
-        sys.stdout.flush()
-        sys.stderr.flush()
-        wire.send(out_fd, reply, reply_arrays)
-
-
-def handle(request, arrays, module, student_file, wire):
-    name = request["fn"]
-    function = getattr(module, name, None)
-    if not callable(function):
-        return {"op": "missing", "fn": name}, []
-    args = [wire.decode_value(tree, arrays) for tree in request["args"]]
-    kwargs = {k: wire.decode_value(v, arrays) for k, v in request["kwargs"].items()}
-    steps, counter = make_step_counter(student_file)
-    recorder = None
-    try:
-        if request.get("record"):
-            recorder = CallRecorder(module, request["record"])
-        if request.get("trace"):
-            sys.settrace(counter)
-        try:
-            value = function(*args, **kwargs)
-        finally:
-            sys.settrace(None)
-            if recorder is not None:
-                recorder.restore()
-        out_arrays = []
-        reply = {"op": "return", "value": wire.encode_value(value, out_arrays),
-                 "steps": steps[0] if request.get("trace") else None}
-        if recorder is not None:
-            reply["record"] = wire.encode_value(recorder.report(), out_arrays)
-        if request.get("return_args"):
-            reply["args_after"] = [wire.encode_value(a, out_arrays) for a in args]
-        return reply, out_arrays
-    except BaseException as error:  # the student's SystemExit/KeyboardInterrupt too
-        return dict(op="raise", **describe_exception(error, student_file)), []
 
 
 def main():
