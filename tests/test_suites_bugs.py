@@ -301,6 +301,16 @@ BUGS = [
         [(SGD_RET, "    for name in params:\n        params[name] -= lr * grads[name]\n"
                    "    return params")],
         ["sgd_step.unchanged"], "in place", only=True),
+    Bug("sgd_step returns None after updating in place: train relying on it keeps its points",
+        ["sgd_step", "train"],
+        [(SGD_RET, "    for name in params:\n        params[name] -= lr * grads[name]"),
+         (TRAIN_STEP, "            sgd_step(params, grads, lr)"),
+         ("    rng = np.random.default_rng(seed)\n    n_classes",
+          "    params = {k: v.copy() for k, v in params.items()}\n"
+          "    rng = np.random.default_rng(seed)\n    n_classes")],
+        ["sgd_step.values"], passes=["train.history", "train.small_set", "train.update_count",
+                                     "train.each_example_once", "train.aligned",
+                                     "train.seeded", "train.unchanged"]),
     Bug("sgd_step with np.vectorize", ["sgd_step"],
         [(SGD_RET, "    step = np.vectorize(lambda v, g: v - lr * g)\n"
                    "    return {name: step(value, grads[name]) for name, value in params.items()}")],

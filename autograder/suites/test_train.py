@@ -262,7 +262,10 @@ def replay(params, updates, lr):
                 current = {k: np.asarray(current[k], dtype=np.float64) - lr * grads[k]
                            for k in KEYS}
             else:
-                current = S.call("sgd_step", current, grads, update.lr).value
+                stepped = S.call("sgd_step", current, grads, update.lr, return_args=True)
+                # an sgd_step that updates params in place and returns None: train
+                # that relies on it works; that mistake is sgd_step's to pay for
+                current = stepped.value if stepped.value is not None else stepped.args_after[0]
             if not is_params(current, params):
                 return None
             after.append(current)
