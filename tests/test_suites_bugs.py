@@ -329,6 +329,20 @@ BUGS = [
         [(SGD_RET, "    for name in params:\n        params[name] -= lr * grads[name]\n"
                    "    return params")],
         ["sgd_step.unchanged"], "in place", only=True),
+    Bug("sgd_step in place: train's inputs change, charged to sgd_step", ["sgd_step", "train"],
+        [(SGD_RET, "    for name in params:\n        params[name] -= lr * grads[name]\n"
+                   "    return params")],
+        ["sgd_step.unchanged"], "in place", only=True),
+    Bug("sgd_step returns None after updating in place: train relying on it keeps its points",
+        ["sgd_step", "train"],
+        [(SGD_RET, "    for name in params:\n        params[name] -= lr * grads[name]"),
+         (TRAIN_STEP, "            sgd_step(params, grads, lr)"),
+         ("    rng = np.random.default_rng(seed)\n    n_classes",
+          "    params = {k: v.copy() for k, v in params.items()}\n"
+          "    rng = np.random.default_rng(seed)\n    n_classes")],
+        ["sgd_step.values"], passes=["train.history", "train.small_set", "train.update_count",
+                                     "train.each_example_once", "train.aligned",
+                                     "train.seeded", "train.unchanged"]),
     Bug("sgd_step with np.vectorize", ["sgd_step"],
         [(SGD_RET, "    step = np.vectorize(lambda v, g: v - lr * g)\n"
                    "    return {name: step(value, grads[name]) for name, value in params.items()}")],
@@ -344,6 +358,11 @@ BUGS = [
     Bug("predict loops over rows", ["predict"],
         [(PRED_RET, "    return np.array([int(np.argmax(p)) for p in P])")],
         ["predict.vectorized"], "list comprehension", only=True),
+    Bug("predict takes the argmin, forward is wrong too: predict judged on its own",
+        ["forward", "predict"],
+        [(FWD_Z1, '    Z1 = linear_forward(X, params["W1"] + params["b1"][:, None], '
+                  'params["b1"])'), (PRED_RET, "    return np.argmin(P, axis=1)")],
+        ["predict.values", "forward.values"], "argmin"),
     # train
     Bug("train drops the last partial batch", ["train"],
         [(TRAIN_LOOP, "        for start in range(0, n_train - batch_size + 1, batch_size):")],
@@ -366,10 +385,49 @@ BUGS = [
     Bug("train sums the minibatch loss", ["train"],
         [(TRAIN_STEP, "            params = sgd_step(params, {k: g * len(batch) for k, g in "
                       "grads.items()}, lr)")],
-        ["train.small_set", "train.each_example_once"], r"N = 5"),
+        ["train.small_set", "train.each_example_once"], "not what its own calls produce"),
     Bug("train samples with replacement", ["train"],
         [(TRAIN_ORDER, "        order = rng.integers(0, n_train, size=n_train)")],
         ["train.each_example_once"], "permutation"),
+    Bug("train treats seed 0 as no seed", ["train"],
+        [("    rng = np.random.default_rng(seed)\n    n_classes",
+          "    rng = np.random.default_rng(seed) if seed else np.random.default_rng()\n"
+          "    n_classes")],
+        ["train.seeded"], "same seed", only=True),
+    Bug("train updates without sgd_step", ["train"],
+        [(TRAIN_STEP, "            params = {k: params[k] - lr * grads[k] for k in params}")],
+        [], passes=["train.history", "train.small_set", "train.update_count",
+                    "train.each_example_once", "train.aligned", "train.seeded"]),
+    # a mistake in a function train and predict call is charged there only
+    Bug("forward crashes: predict and train not judged", ["forward", "predict", "train"],
+        [("    A1 = sigmoid_forward(Z1)", "    A1 = sigmoid_forwrd(Z1)")],
+        ["predict.values", "train.history", "train.small_set", "train.seeded"],
+        r"not judged: fix `forward` first"),
+    Bug("forward adds the bias to the weights: predict and train still pass",
+        ["forward", "predict", "train"],
+        [(FWD_Z1, '    Z1 = linear_forward(X, params["W1"] + params["b1"][:, None], '
+                  'params["b1"])')],
+        ["forward.values"], passes=["predict.shape", "predict.values", "train.history",
+                                    "train.small_set", "train.update_count",
+                                    "train.each_example_once", "train.aligned",
+                                    "train.seeded", "train.unchanged"]),
+    Bug("sgd_step climbs: train still passes", ["sgd_step", "train"],
+        [(SGD_RET, "    return {name: value + lr * grads[name] for name, value in params.items()}")],
+        ["sgd_step.values"], passes=["train.history", "train.small_set", "train.update_count",
+                                     "train.each_example_once", "train.aligned",
+                                     "train.seeded"]),
+    Bug("train returns its initial parameters (nudged) with their true history", ["train"],
+        [("    rng = np.random.default_rng(seed)\n    n_classes",
+          "    initial = params\n    rng = np.random.default_rng(seed)\n    n_classes"),
+         ("    return params, history",
+          "    params = {k: v + 1e-12 for k, v in initial.items()}\n"
+          '    for split, X, y, Y in (("train", X_train, y_train, Y_train),\n'
+          '                           ("val", X_val, y_val, Y_val)):\n'
+          "        loss, acc = evaluate(X, y, Y)\n"
+          '        history[split + "_loss"] = [loss] * epochs\n'
+          '        history[split + "_acc"] = [acc] * epochs\n'
+          "    return params, history")],
+        ["train.history", "train.update_count"], "hardly differ"),
     Bug("train ignores the learning rate", ["train"],
         [(TRAIN_STEP, "            params = sgd_step(params, grads, 0.02)")],
         ["train.each_example_once", "train.accuracy"], "learning rate `lr` as given",

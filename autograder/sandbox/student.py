@@ -107,8 +107,9 @@ class GraderFault(Exception):
 
 
 class CallResult:
-    def __init__(self, value, args_after, steps, elapsed, output):
+    def __init__(self, value, args_after, steps, elapsed, output, record=None):
         self.value = value
+        self.record = record  # what the call passed to recorded functions (untrusted)
         self.args_after = args_after
         self.steps = steps
         self.elapsed = elapsed
@@ -154,7 +155,7 @@ class Student:
         return proxy_call
 
     def call(self, fn, *args, trace=False, return_args=False, timeout=None, echo=False,
-             max_reply_bytes=None, **kwargs):
+             max_reply_bytes=None, record=None, fresh_worker=False, **kwargs):
         """Run fn(*args, **kwargs) in the worker; returns a CallResult.
 
         timeout: CPU seconds fn may use (default call_timeout_s), with a
@@ -165,10 +166,15 @@ class Student:
         echo=True: the worker receives `args` and sends the last one back
         without running any code of the submission (the timing backstop's
         measure of the transfer alone).
+        record: [[function, recorded argument index, linked argument index], ...]:
+        the worker notes what fn passes to those functions (CallResult.record).
+        fresh_worker: run in a newly started worker process (reproducibility).
         """
         self._check_budget(fn)
         if fn in self.poisoned:
             raise self.poisoned[fn]
+        if fresh_worker:
+            self._discard_worker()
         worker = self._healthy_worker(fn)
         cpu_limit = self.limits["call_timeout_s"] if timeout is None else timeout
         now = time.monotonic()
@@ -178,6 +184,7 @@ class Student:
         request = {
             "op": "echo" if echo else "call",
             "fn": fn, "trace": bool(trace), "return_args": bool(return_args),
+            "record": record,
             "args": [encode_argument(a, arrays) for a in args],
             "kwargs": {k: encode_argument(v, arrays) for k, v in kwargs.items()},
         }
@@ -214,7 +221,8 @@ class Student:
             self._discard_worker()
         elif elapsed > STRAY_CHECK_AFTER_S:
             worker.kill_strays()
-        return self._interpret(fn, header, reply_arrays, elapsed, output, bool(return_args))
+        return self._interpret(fn, header, reply_arrays, elapsed, output, bool(return_args),
+                               bool(record))
 
     def _check_budget(self, fn):
         """The run's deadline, checked before every call."""
@@ -258,7 +266,7 @@ class Student:
                            "answered", fn, output)
 
     # -- replies -----------------------------------------------------------
-    def _interpret(self, fn, header, arrays, elapsed, output, want_args):
+    def _interpret(self, fn, header, arrays, elapsed, output, want_args, want_record=False):
         op = header.get("op")
         if op == "missing":
             raise MissingFunction(f"{fn} is not defined in {self.filename} (check the "
@@ -277,6 +285,12 @@ class Student:
                 if type(trees) is not list:
                     raise wire.WireError("missing arguments")
                 args_after = [wire.decode_value(t, arrays) for t in trees]
+            record = None
+            if want_record:
+                tree = header.get("record")
+                if type(tree) is not dict:
+                    raise wire.WireError("missing record")
+                record = wire.decode_value(tree, arrays)
         except Exception as problem:  # noqa: BLE001  (a forged tree is the worker's doing)
             self._discard_worker()
             reason = problem if isinstance(problem, wire.WireError) else type(problem).__name__
@@ -285,7 +299,7 @@ class Student:
         reject_bad_arrays(fn, value, output)
         steps = header.get("steps")
         steps = steps if type(steps) is int and steps >= 0 else None
-        return CallResult(value, args_after, steps, elapsed, output)
+        return CallResult(value, args_after, steps, elapsed, output, record)
 
     def _exception_error(self, fn, header, output):
         kind = str(header.get("type", "Exception"))[:80]

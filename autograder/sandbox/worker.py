@@ -267,21 +267,101 @@ def handle(request, arrays, module, student_file, wire):
     args = [wire.decode_value(tree, arrays) for tree in request["args"]]
     kwargs = {k: wire.decode_value(v, arrays) for k, v in request["kwargs"].items()}
     steps, counter = make_step_counter(student_file)
+    recorder = None
     try:
+        if request.get("record"):
+            recorder = CallRecorder(module, request["record"])
         if request.get("trace"):
             sys.settrace(counter)
         try:
             value = function(*args, **kwargs)
         finally:
             sys.settrace(None)
+            if recorder is not None:
+                recorder.restore()
         out_arrays = []
         reply = {"op": "return", "value": wire.encode_value(value, out_arrays),
                  "steps": steps[0] if request.get("trace") else None}
+        if recorder is not None:
+            reply["record"] = wire.encode_value(recorder.report(), out_arrays)
         if request.get("return_args"):
             reply["args_after"] = [wire.encode_value(a, out_arrays) for a in args]
         return reply, out_arrays
     except BaseException as error:  # the student's SystemExit/KeyboardInterrupt too
         return dict(op="raise", **describe_exception(error, student_file)), []
+
+
+class CallRecorder:
+    """Records what a function passes to the module's other functions.
+
+    plan: [[name, recorded argument index, linked argument index], ...]. While
+    active, each named module attribute is replaced by a wrapper that notes,
+    per call, a copy of the recorded argument and which earlier recorded call
+    returned the linked argument (by identity: the cache forward returned,
+    the grads backward returned), or -1. The parent replays the record to
+    verify it, so nothing here needs to be trusted.
+    """
+
+    MAX_CALLS = 200
+
+    def __init__(self, module, plan):
+        self.module, self.calls, self.returned, self.truncated = module, [], [], False
+        self.originals = {}
+        for kind, entry in enumerate(plan):
+            name, recorded, linked = entry
+            original = getattr(module, name, None)
+            if not callable(original):
+                continue
+            wrapper = self.wrap(kind, original, recorded, linked)
+            # every module-level name bound to the function (an alias too)
+            for alias, value in list(vars(module).items()):
+                if value is original:
+                    self.originals[alias] = original
+                    setattr(module, alias, wrapper)
+
+    def wrap(self, kind, original, recorded, linked):
+        import copy
+        import inspect
+
+        try:
+            signature = inspect.signature(original)
+        except (TypeError, ValueError):
+            signature = None
+
+        def recording(*args, **kwargs):
+            values = list(args)
+            if signature is not None:
+                try:
+                    values = list(signature.bind(*args, **kwargs).arguments.values())
+                except TypeError:
+                    pass
+            value = values[recorded] if recorded < len(values) else None
+            link = -1
+            if linked < len(values):
+                link = next((i for i, objects in enumerate(self.returned)
+                             if any(values[linked] is o for o in objects)), -1)
+            try:
+                value = copy.deepcopy(value)
+            except Exception:
+                value = None
+            result = original(*args, **kwargs)
+            if len(self.calls) < self.MAX_CALLS:
+                self.calls.append([kind, link, value])
+                parts = list(result) if type(result) in (tuple, list) else []
+                self.returned.append([result] + parts)
+            else:
+                self.truncated = True
+            return result
+
+        return recording
+
+    def restore(self):
+        for name, original in self.originals.items():
+            setattr(self.module, name, original)
+
+    def report(self):
+        """[[kind, link, value], ...] or None when the calls outnumbered MAX_CALLS."""
+        return None if self.truncated else self.calls
 
 
 def protocol_on_standard_streams():

@@ -3,7 +3,7 @@ import contextlib
 
 import numpy as np
 
-from autograder.checks import data, diagnose, gradients, vectorization
+from autograder.checks import compare, data, diagnose, gradients, vectorization
 from autograder.grading.expected import NotCheckedLocally
 from autograder.sandbox.student import SubmissionError
 from autograder.suites import composition
@@ -820,15 +820,49 @@ def predict_inputs(r, n, m, h, k):
             return params, X
 
 
+def own_forward_probabilities(params, X):
+    """(the student's own forward's P, None) or (None, why not)."""
+    try:
+        out = student().call("forward", params, X).value
+    except SubmissionError as error:
+        return None, str(error).strip().splitlines()[0]
+    P = out[0] if isinstance(out, (tuple, list)) and len(out) == 2 else None
+    if not (isinstance(P, np.ndarray) and P.ndim == 2 and P.shape[0] == X.shape[0]
+            and P.dtype.kind in "fiu" and np.all(np.isfinite(P.astype(np.float64)))):
+        return None, f"forward(params, X) returned {compare.describe(out)}; expected (P, cache)"
+    return P, None
+
+
 class TestPredict(SuiteCase):
+    """predict is judged against the student's OWN forward (a mistake in forward
+    is charged there), and credited for agreeing with it only when that
+    forward tells the rows apart: a forward that gives every row the same class
+    (a constant, or zeros) is no evidence that predict takes an argmax."""
+
     FN = "predict"
+
+    @contextlib.contextmanager
+    def forward_first(self, params, X):
+        """If predict fails and the student's forward fails on its own, say so."""
+        try:
+            yield
+        except SubmissionError as error:
+            _, problem = own_forward_probabilities(params, X)
+            if problem:
+                self.fail_with(self.FN, "not judged: fix `forward` first",
+                               details=[f"predict failed: {str(error).strip().splitlines()[0]}",
+                                        f"`forward` on its own: {problem}",
+                                        "predict is judged with your own `forward`; once its "
+                                        "tests pass, this test judges predict alone"])
+            raise
 
     @graded("predict.shape")
     def test_1_shape(self):
         """predict: defined with (params, X); returns integer labels of shape (N,)"""
         self.assert_signature(self.FN, ["params", "X"])
         params, X = predict_inputs(rng_for(self.key), 7, 5, 4, 3)
-        y = student().predict(params, X)
+        with self.forward_first(params, X):
+            y = student().predict(params, X)
         hint = None
         shape = getattr(y, "shape", None)
         if shape == (7, 3):
@@ -843,19 +877,33 @@ class TestPredict(SuiteCase):
 
     @graded("predict.values")
     def test_2_values(self):
-        """predict: the most probable class of every row"""
+        """predict: the most probable class of every row, as your own forward computes it"""
         r = rng_for(self.key)
         for n, m, h, k in ((9, 5, 4, 3), (6, 3, 5, 4), (6, 3, 5, 4)):
             params, X = predict_inputs(r, n, m, h, k)
             inputs = [("params", params), ("X", X)]
-            got = student().predict(params, X)
-            expected = ref().predict(params, X)
-            if not matches(got, expected):
+            with self.forward_first(params, X):
+                got = student().predict(params, X)
+            if matches(got, ref().predict(params, X)):
+                continue
+            P, problem = own_forward_probabilities(params, X)
+            if problem:
+                self.fail_with(self.FN, "not judged: fix `forward` first", inputs=inputs,
+                               call="predict(params, X)",
+                               details=[f"`forward` on its own: {problem}"])
+            own = np.argmax(P, axis=1)
+            if len(set(own.tolist())) < 2:
+                self.fail_with(self.FN, "not judged: fix `forward` first", inputs=inputs,
+                               call="predict(params, X)",
+                               details=["your `forward` gives every row the same most probable "
+                                        "class here, so agreeing with it shows nothing; once "
+                                        "forward's tests pass, this test judges predict alone"])
+            if not matches(got, own):
                 other = predict_inputs(rng_for(self.key, "other"), n, m, h, k)
                 self.assert_uses_arguments(self.FN, [params, X], ["params", "X"],
                                            {0: other[0], 1: other[1]}, got)
-            P = ref().forward(params, X)[0]
-            self.assert_close(self.FN, got, expected, name="y_pred", inputs=inputs,
+            self.assert_close(self.FN, got, own, name="y_pred (the argmax of each row of "
+                                                      "your forward's P)", inputs=inputs,
                               call="predict(params, X)", exact=True,
                               candidates=[(np.argmin(P, axis=1), "argmin instead of argmax")],
                               shape_hint="predict returns one label per row: "
@@ -865,7 +913,9 @@ class TestPredict(SuiteCase):
     def test_3_unchanged(self):
         """predict: leaves params and X unchanged"""
         params, X = predict_inputs(rng_for(self.key), 7, 5, 4, 3)
-        self.assert_unchanged(self.FN, [params, X], ["params", "X"], ref().predict(params, X))
+        with self.forward_first(params, X):
+            self.assert_unchanged(self.FN, [params, X], ["params", "X"],
+                                  ref().predict(params, X))
 
     @graded("predict.vectorized")
     def test_4_vectorized(self):
@@ -876,9 +926,13 @@ class TestPredict(SuiteCase):
                 return list(forward_inputs(r, *size))
             return list(predict_inputs(r, *size))
 
-        self.assert_vectorized(self.FN, make, [("N=8", (8, 3, 2, 2)), ("N=64", (64, 3, 2, 2)),
-                                               ("H=16", (8, 3, 16, 2)), ("K=16", (8, 3, 2, 16))],
-                               big=(20_000, 64, 32, 10), own_answer=self.argmax_of_own_forward)
+        with self.forward_first(*make((8, 3, 2, 2))):
+            self.assert_vectorized(self.FN, make, [("N=8", (8, 3, 2, 2)),
+                                                   ("N=64", (64, 3, 2, 2)),
+                                                   ("H=16", (8, 3, 16, 2)),
+                                                   ("K=16", (8, 3, 2, 16))],
+                                   big=(20_000, 64, 32, 10),
+                                   own_answer=self.argmax_of_own_forward)
 
     def argmax_of_own_forward(self, args, value):
         """True if the labels are the argmax of the student's own forward on args

@@ -365,4 +365,19 @@ PLANTED = [
             "A = 1 where Z > 0, else 0 (a step, not a sigmoid); the backward is right and is "
             "judged on the true A", [
                 (SIGMOID_FORWARD, "    return (Z > 0).astype(float)\n")]),
+    # -- train and predict judged on the student's own functions -------------------------------
+    planted("train_seed_zero_unseeded", "train", "`if seed:` leaves the default seed 0 unseeded", [
+        ("    rng = np.random.default_rng(seed)\n    n_classes",
+         "    rng = np.random.default_rng(seed) if seed else np.random.default_rng()\n"
+         "    n_classes")], also=(), msg=("same seed",)),
+    planted("forward_name_typo_crashes", "forward",
+            "a misspelled call: forward raises NameError, so predict and train cannot be judged", [
+                ("    A1 = sigmoid_forward(Z1)\n", "    A1 = sigmoid_forwrd(Z1)\n")],
+            also=("predict", "train"), msg=("not judged: fix `forward` first",)),
+    planted("forward_bias_added_to_weights", "forward",
+            "the bias added to the weights of layer 1: predict and train use this forward "
+            "correctly; only train's end-to-end tests (accuracy, lr = 10) may fail", [
+                ('    Z1 = linear_forward(X, params["W1"], params["b1"])\n',
+                 '    Z1 = linear_forward(X, params["W1"] + params["b1"][:, None], params["b1"])\n')],
+            also=("train",), msg=("end to end: depends on every function above",)),
 ]

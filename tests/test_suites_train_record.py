@@ -1,0 +1,107 @@
+"""train judged on the student's own functions: the worker's record of what
+train passes to forward, backward and sgd_step, and the parent's replay that
+makes a forged record worthless."""
+import numpy as np
+import pytest
+
+from autograder.checks.reference import reference_source
+from autograder.suites import graded, harness
+from autograder.suites import test_train as T
+from autograder.validation.cheats import CHEATS
+
+Student = pytest.importorskip("autograder.sandbox.student").Student
+
+STRUCTURE = {"train.small_set", "train.update_count", "train.each_example_once",
+             "train.aligned"}
+
+
+def record_of(batches, lr=0.5):
+    """A record as the worker sends it: forward(X), backward(Y) linked to it, sgd_step(lr)."""
+    record = []
+    for X, Y in batches:
+        record.append([T.FORWARD, -1, X])
+        record.append([T.BACKWARD, len(record) - 1, Y])
+        record.append([T.SGD_STEP, len(record) - 1, lr])
+    return record
+
+
+def test_updates_from_record_follows_links_and_latest_calls():
+    X, Y = np.ones((4, 6)), np.eye(3)[[0, 1, 2, 0]]
+    updates = T.updates_from_record(record_of([(X, Y), (2 * X, Y)], lr=0.25))
+    assert [u.lr for u in updates] == [0.25, 0.25]
+    assert np.array_equal(updates[1].X, 2 * X)
+    # without links (-1), the latest forward / backward before the call is meant
+    unlinked = [[T.FORWARD, -1, X], [T.FORWARD, -1, 3 * X], [T.BACKWARD, -1, Y],
+                [T.SGD_STEP, -1, 0.5]]
+    (update,) = T.updates_from_record(unlinked)
+    assert np.array_equal(update.X, 3 * X)
+    # train that updates without sgd_step: an update with no learning rate
+    (inline,) = T.updates_from_record(unlinked[:3])
+    assert inline.lr is None
+
+
+@pytest.mark.parametrize("record", [
+    None, "calls", [[0, -1]], [[7, -1, np.ones((2, 2))]], [[0, 5, np.ones((2, 2))]],
+    [[0, -1, "X"]], [[1, -1, np.ones((2, 3))]], [[2, -1, 0.5]],
+    [[0, -1, np.ones((2, 6))], [1, 0, np.ones((2, 3))], [2, 1, float("nan")]],
+    [[0, -1, np.ones((2, 6))], [1, 0, np.ones((2, 3))], [2, 1, 0.5], [2, 1, 0.5]],
+], ids=["none", "str", "short", "kind", "link_ahead", "x_str", "backward_first",
+        "step_first", "nan_lr", "two_steps_one_backward"])
+def test_a_malformed_record_is_refused(record):
+    assert T.updates_from_record(record) is None
+
+
+def test_rows_and_epochs():
+    X = np.arange(24, dtype=float).reshape(4, 6)
+    assert T.rows_of(X[[2, 0]], X).tolist() == [2, 0]
+    assert T.rows_of(X[[2, 0]].astype(np.float32), X).tolist() == [2, 0]
+    assert T.rows_of(X[[2]] + 0.5, X) is None
+    updates = T.updates_from_record(record_of([(X[[1, 3]], np.eye(3)[[0, 0]]),
+                                               (X[[0, 2]], np.eye(3)[[0, 0]])]))
+    for update in updates:
+        update.rows = T.rows_of(update.X, X)
+    assert [e.tolist() for e in T.epochs_of(updates, 4)] == [[1, 3, 0, 2]]
+    assert T.epochs_of(updates, 3) is None
+
+
+@pytest.fixture(scope="module")
+def reference_worker():
+    proxy = Student(reference_source(), graded.CONFIG)
+    graded.set_reference_student(proxy)
+    yield proxy
+    graded.set_reference_student(None)
+    proxy.close()
+
+
+def test_the_worker_records_train_and_restores_the_module(reference_worker):
+    r = np.random.default_rng(0)
+    params = T.small_params(r)
+    X, y = r.normal(size=(10, T.M)), r.integers(0, T.K, size=10)
+    args = (params, X, y, X[:3], y[:3], 0.5, 2, 4, 0)
+    first = reference_worker.call("train", *args, record=T.RECORD_PLAN)
+    updates = T.updates_from_record(first.record)
+    assert [len(u.X) for u in updates] == [4, 4, 2] * 2
+    # the wrappers are gone after the call: recording again does not double the calls
+    again = reference_worker.call("train", *args, record=T.RECORD_PLAN)
+    assert len(again.record) == len(first.record)
+    assert reference_worker.call("train", *args).record is None
+    previous = graded._student
+    graded.set_student(reference_worker)
+    try:
+        replayed = T.replay(params, updates, 0.5)
+    finally:
+        graded.set_student(previous)
+    assert np.array_equal(T.flat(replayed[-1]), T.flat(first.value[0]))
+
+
+@pytest.mark.parametrize("name", ["rewritten_train_record", "forged_train_record"])
+def test_a_forged_record_earns_no_structure_points(reference_worker, name):
+    (entry,) = [c for c in CHEATS if c.name == name]
+    proxy = Student(entry.source_bytes().decode("utf-8"), graded.CONFIG)
+    try:
+        results = harness.run(proxy, keys=STRUCTURE - {"train.small_set"})
+    finally:
+        proxy.close()
+    for key, result in results.items():
+        assert result["status"] == "failed", key
+        assert "not what its own calls produce" in result["output"], result["output"]
