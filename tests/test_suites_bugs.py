@@ -523,7 +523,11 @@ def test_each_check_fails_on_its_mistake(bug):
     if bug.says:
         assert re.search(bug.says, results[bug.fails[0]]["output"], re.S), report
     if bug.only:
-        assert failed == set(bug.fails), report
+        # A test that requires a failed one (config.json `requires`) is withheld
+        # by the gates anyway (the vectorized test of a function with wrong
+        # values also fails the timing backstop's value check): same function.
+        gated = {key for key in failed if set(graded.TESTS[key].get("requires", ())) & failed}
+        assert failed - gated == set(bug.fails), report
     for key in bug.passes:
         assert results[key]["status"] == "passed", report
     for key in failed:
