@@ -298,3 +298,43 @@ def test_catches_a_process_left_behind(tmp_path):
     finally:
         for pid in validate.live_processes(nobody.pw_uid):
             os.kill(pid, signal.SIGKILL)
+
+
+def registry_results(lost):
+    """Results for every registry test, full marks but `lost`: {"function.test": points lost}."""
+    from autograder.config import load_config
+
+    tests = []
+    for key, spec in load_config()["tests"].items():
+        score = spec["weight"] - lost.get(key, 0.0)
+        tests.append(dict(name=f"{spec['function']}: {key}", score=score,
+                          max_score=spec["weight"], tags=[spec["function"]], output="wrong",
+                          number=spec["number"], status="passed" if score >= spec["weight"]
+                          else "failed"))
+    return {"score": sum(t["score"] for t in tests), "output": "", "tests": tests}
+
+
+def test_fair_grade_is_judged_test_by_test():
+    from autograder.config import load_config
+    from autograder.validation.realistic import loops, wrong
+
+    weights = {key: spec["weight"] for key, spec in load_config()["tests"].items()}
+    softmax_wrong = wrong("softmax")
+    fair = Expected(fair=(loops("one_hot"), softmax_wrong))
+    lost = {"one_hot.vectorized": weights["one_hot.vectorized"]}
+    lost.update({f"softmax.{t}": weights[f"softmax.{t}"] for t in softmax_wrong[1]})
+    assert validate.judge(fair, registry_results(lost))[0] == []
+    # a mistake charged to a function that holds none
+    harsher = dict(lost, **{"forward.values": weights["forward.values"]})
+    problems = validate.judge(fair, registry_results(harsher))[0]
+    assert any("forward holds no mistake" in p for p in problems)
+    assert any("the fair deduction is" in p for p in problems)
+    # too lenient: the loop went unnoticed
+    lenient = {k: v for k, v in lost.items() if k != "one_hot.vectorized"}
+    assert any("the fair deduction is" in p
+               for p in validate.judge(fair, registry_results(lenient))[0])
+    # the end-to-end tests may lose points only when a mistake is on the training path
+    e2e = dict(lost, **{"train.accuracy": 3.0})
+    assert any("end-to-end" in p for p in validate.judge(fair, registry_results(e2e))[0])
+    at_risk = Expected(fair=fair.fair, end_to_end_at_risk=True)
+    assert validate.judge(at_risk, registry_results(e2e))[0] == []

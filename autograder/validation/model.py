@@ -71,7 +71,12 @@ class Expected:
     - may_lose_only: every failing test (if any) belongs to these functions;
       losing nothing is also fine (e.g. a 1 GB print that the grader survives);
     - at_most: the total is no more than this (a submission that does no
-      work, or games the checks, earns no more than the all-zeros one).
+      work, or games the checks, earns no more than the all-zeros one);
+    - fair: the tests a careful TA would fail, as (function, test names)
+      pairs (see realistic.py); the grader's deductions outside the
+      end-to-end tests must equal theirs within FAIR_TOLERANCE points, every
+      failed test must belong to one of these functions, and the end-to-end
+      tests may lose points only if end_to_end_at_risk.
     message_contains: regular expressions (case-insensitive), each of which
     must match the top-level output or a failing test's output.
     visible_output_lacks_hidden: a regular expression with one group, for a
@@ -87,6 +92,8 @@ class Expected:
     loses: Tuple[str, ...] = ()
     may_lose_only: Tuple[str, ...] = ()
     at_most: Optional[float] = None
+    fair: Tuple[Tuple[str, Tuple[str, ...]], ...] = ()
+    end_to_end_at_risk: bool = False
     message_contains: Tuple[str, ...] = ()
     visible_output_lacks_hidden: str = ""
     max_seconds: float = 300.0
@@ -97,7 +104,8 @@ class Expected:
                                          ("lose_only", bool(self.lose_only)),
                                          ("loses", bool(self.loses)),
                                          ("may_lose_only", bool(self.may_lose_only)),
-                                         ("at_most", self.at_most is not None)) if set_]
+                                         ("at_most", self.at_most is not None),
+                                         ("fair", bool(self.fair))) if set_]
         if len(modes) != 1:
             raise ValueError(f"an Expected needs exactly one mode, got {modes or 'none'}")
         return modes[0]
@@ -114,9 +122,17 @@ class Expected:
             text = "lose " + ",".join(self.loses) + " (+any)"
         elif mode == "at_most":
             text = f"at most {self.at_most:g}"
+        elif mode == "fair":
+            text = "fair: lose " + ",".join(_short(f) for f, _ in self.fair)
+            if self.end_to_end_at_risk:
+                text += " (+e2e)"
         else:
             text = "100 or lose " + ",".join(self.may_lose_only)
         return text
+
+
+FAIR_TOLERANCE = 0.5
+END_TO_END_TESTS = (("train", "accuracy"), ("train", "lr10"))
 
 
 def _short(function):

@@ -377,6 +377,8 @@ def judge(expected, data, kind=None):
     elif mode == "at_most":
         if score > expected.at_most + 1e-6:
             problems.append(f"expected at most {expected.at_most:g}, got {score:g}")
+    elif mode == "fair":
+        problems += judge_fair(expected, tests)
     elif mode == "may_lose_only":
         extra = [f for f in lost if f not in expected.may_lose_only]
         if extra:
@@ -400,6 +402,42 @@ def judge(expected, data, kind=None):
     else:
         got = "lost " + ",".join(model._short(f) for f in lost)
     return problems, got, failing, total
+
+
+def test_keys_by_number():
+    """results.json test number -> (function, test name) from the registry."""
+    return {spec["number"]: tuple(key.split(".", 1))
+            for key, spec in load_config()["tests"].items()}
+
+
+def judge_fair(expected, tests):
+    """Problems of a realistic submission's grade against the fair one (Expected.fair)."""
+    problems = []
+    keys = test_keys_by_number()
+    fair_lost = {(function, test) for function, names in expected.fair for test in names}
+    mistaken = {function for function, _ in expected.fair}
+    end_to_end = set(model.END_TO_END_TESTS)
+    graded, fair = 0.0, 0.0
+    for test in tests:
+        key = keys.get(str(test.get("number")))
+        if key is None:
+            problems.append(f"a test the registry does not know: {test.get('name')!r}")
+            continue
+        lost = float(test["max_score"]) - float(test["score"])
+        if key in end_to_end:
+            if lost > 1e-9 and not expected.end_to_end_at_risk:
+                problems.append(f"lost {lost:g} in the end-to-end test {'.'.join(key)} "
+                                "although no mistake is on the training path")
+            continue
+        graded += lost
+        if key in fair_lost:
+            fair += float(test["max_score"])
+        if lost > 1e-9 and key[0] not in mistaken:
+            problems.append(f"failed {'.'.join(key)}, but {key[0]} holds no mistake")
+    if abs(graded - fair) > model.FAIR_TOLERANCE:
+        problems.append(f"deducted {graded:g} points outside the end-to-end tests; "
+                        f"the fair deduction is {fair:g}")
+    return problems
 
 
 class Context:
