@@ -132,7 +132,6 @@ class Expected:
 
 
 FAIR_TOLERANCE = 0.5
-END_TO_END_TESTS = (("train", "accuracy"), ("train", "lr10"))
 
 
 def _short(function):

@@ -3,10 +3,10 @@ with two to four honest mistakes in different functions, and the fair grade a
 careful TA would give, written down before the submission was first graded.
 
 The fair grade follows the rubric of docs/GRADING.md:
-- a function whose values are wrong earns none of its points but its shape
-  (`wrong`; `keeps=()` when the shape or dtype is wrong too): a function that
-  does not work earns nothing for being loop-free or leaving its arguments
-  alone;
+- a function whose values are wrong earns none of its points (`wrong`): a
+  function that does not work earns nothing for its shape, for being
+  loop-free or for leaving its arguments alone; in general, a test that
+  requires a lost test (config.json `requires`) is lost with it;
 - a loop costs only that function's "vectorized" (`loops`), a missing
   safeguard only its "stability" (`unstable`), writing into an argument only
   its "unchanged" (`mutates`);
@@ -31,9 +31,19 @@ def _tests_of(function):
     return tuple(load_config()["functions"][function]["tests"])
 
 
-def wrong(function, keeps=("shape",)):
-    """The function's values are wrong: every test of it but `keeps`."""
-    return (function, tuple(t for t in _tests_of(function) if t not in keeps))
+def wrong(function):
+    """The function's values are wrong: every test of it."""
+    return (function, _tests_of(function))
+
+
+def with_gated(function, tests):
+    """tests plus every test of function that requires one of them (the gates)."""
+    specs = load_config()["functions"][function]["tests"]
+    lost = set(tests)
+    for name, spec in specs.items():
+        if {required.split(".")[-1] for required in spec.get("requires", ())} & set(tests):
+            lost.add(name)
+    return (function, tuple(t for t in specs if t in lost))
 
 
 def loops(function):
@@ -60,6 +70,7 @@ def realistic(name, why, mistakes, end_to_end="kept"):
         unknown = set(tests) - set(_tests_of(function))
         if unknown:
             raise ValueError(f"{name}: {function} has no test {sorted(unknown)}")
+    mistakes = [with_gated(function, tests) for function, tests in mistakes]
     with open(os.path.join(HERE, name + ".py"), "rb") as handle:
         raw = handle.read()
     expected = Expected(fair=tuple(mistakes), end_to_end_at_risk=end_to_end == "at risk")
@@ -86,7 +97,7 @@ REALISTIC = [
               "bias folded into W with its own helpers (right); db averaged; "
               "sigmoid_backward applies the sigmoid to its output again; predict returns (N, 1)", [
                   wrong("linear_backward"), wrong("sigmoid_backward"),
-                  wrong("predict", keeps=())], end_to_end="at risk"),
+                  wrong("predict")], end_to_end="at risk"),
     realistic("seed_zero_and_percent",
               "one_hot returns ints; train seeds only when seed is truthy (not 0) and "
               "records accuracy in percent", [
@@ -94,11 +105,11 @@ REALISTIC = [
     realistic("transposed_dW_compensated",
               "linear_backward returns dW transposed and backward transposes it back "
               "(backward is right); sigmoid without the overflow guard", [
-                  wrong("linear_backward", keeps=()), unstable("sigmoid_forward")]),
+                  wrong("linear_backward"), unstable("sigmoid_forward")]),
     realistic("sce_sign_predict_proba",
               "softmax_cross_entropy_backward has the sign flipped; predict returns the "
               "highest probability instead of the class", [
-                  wrong("softmax_cross_entropy_backward"), wrong("predict", keeps=())],
+                  wrong("softmax_cross_entropy_backward"), wrong("predict")],
               end_to_end="at risk"),
     realistic("column_softmax_random_bias",
               "softmax normalizes the columns (and shifts by the global max); init_params "

@@ -404,36 +404,29 @@ def judge(expected, data, kind=None):
     return problems, got, failing, total
 
 
-def test_keys_by_number():
-    """results.json test number -> (function, test name) from the registry."""
-    return {spec["number"]: tuple(key.split(".", 1))
-            for key, spec in load_config()["tests"].items()}
-
-
 def judge_fair(expected, tests):
     """Problems of a realistic submission's grade against the fair one (Expected.fair)."""
     problems = []
-    keys = test_keys_by_number()
-    fair_lost = {(function, test) for function, names in expected.fair for test in names}
+    fair_lost = {f"{function}.{test}" for function, names in expected.fair for test in names}
     mistaken = {function for function, _ in expected.fair}
-    end_to_end = set(model.END_TO_END_TESTS)
     graded, fair = 0.0, 0.0
     for test in tests:
-        key = keys.get(str(test.get("number")))
+        key = test_key(test)
         if key is None:
             problems.append(f"a test the registry does not know: {test.get('name')!r}")
             continue
         lost = float(test["max_score"]) - float(test["score"])
-        if key in end_to_end:
+        if key in model.END_TO_END:
             if lost > 1e-9 and not expected.end_to_end_at_risk:
-                problems.append(f"lost {lost:g} in the end-to-end test {'.'.join(key)} "
+                problems.append(f"lost {lost:g} in the end-to-end test {key} "
                                 "although no mistake is on the training path")
             continue
         graded += lost
         if key in fair_lost:
             fair += float(test["max_score"])
-        if lost > 1e-9 and key[0] not in mistaken:
-            problems.append(f"failed {'.'.join(key)}, but {key[0]} holds no mistake")
+        function = key.split(".", 1)[0]
+        if lost > 1e-9 and function not in mistaken:
+            problems.append(f"failed {key}, but {function} holds no mistake")
     if abs(graded - fair) > model.FAIR_TOLERANCE:
         problems.append(f"deducted {graded:g} points outside the end-to-end tests; "
                         f"the fair deduction is {fair:g}")
