@@ -894,6 +894,12 @@ class TestPredict(ComposedCase, SuiteCase):
                                details=[f"`forward` on its own: {problem}"])
             own = np.argmax(P, axis=1)
             if len(set(own.tolist())) < 2:
+                # A forward that squashes its values (a sigmoid applied twice) may
+                # still tell rows apart with larger weights: judge predict there.
+                params, X, P, got = self.rows_told_apart(params, X)
+                own = np.argmax(P, axis=1) if P is not None else own
+                inputs = [("params", params), ("X", X)]
+            if len(set(own.tolist())) < 2:
                 self.fail_with(self.FN, "not judged: fix `forward` first", inputs=inputs,
                                call="predict(params, X)",
                                details=["your `forward` gives every row the same most probable "
@@ -909,6 +915,22 @@ class TestPredict(ComposedCase, SuiteCase):
                               candidates=[(np.argmin(P, axis=1), "argmin instead of argmax")],
                               shape_hint="predict returns one label per row: "
                                          "np.argmax(P, axis=1)")
+
+    def rows_told_apart(self, params, X):
+        """(params, X, P, predicted) with the second-layer weights centred (each
+        class's weights sum to 0, so a hidden layer squashed to nearly constant
+        values adds the same to every class) and scaled up until the student's
+        own forward gives at least two classes; P is None if it never does (a
+        constant forward: predict cannot be judged)."""
+        centred = params["W2"] - params["W2"].mean(axis=1, keepdims=True)
+        for scale in (1.0, 10.0, 100.0):
+            scaled = dict(params, W2=centred * scale, b2=np.zeros_like(params["b2"]))
+            P, problem = own_forward_probabilities(scaled, X)
+            if problem or len(set(np.argmax(P, axis=1).tolist())) < 2:
+                continue
+            with self.forward_first(scaled, X):
+                return scaled, X, P, student().predict(scaled, X)
+        return params, X, None, None
 
     @graded("predict.unchanged")
     def test_3_unchanged(self):

@@ -23,12 +23,6 @@ def planted(name, breaks, why, subs, also=None, msg=(), prelude="", vectorizatio
                  expected=expected, prelude=prelude, vectorization=vectorization)
 
 
-# predict's tests and train's (other than the end-to-end ones) do not yet
-# judge them on the student's own callees: a wrong value in a callee may still
-# cost them. Entries that need this say so.
-TRAIN_NOT_YET_ON_OWN_CALLEES = ("train",)
-PREDICT_AND_TRAIN_NOT_YET_ON_OWN_CALLEES = ("predict", "train")
-PREDICT_NOT_YET_ON_OWN_CALLEES = ("predict",)  # predict.vectorized follows forward's layers
 
 
 # Exact lines of the reference that many variants replace.
@@ -57,20 +51,17 @@ PLANTED = [
         ("    dW = dZ.T @ X\n", "    dW = X.T @ dZ\n")], unusable=True),
     planted("dW_transposed_then_reshaped", "linear_backward",
             "X^T dZ reshaped to (K, M): the right shape, scrambled values", [
-                ("    dW = dZ.T @ X\n", "    dW = (X.T @ dZ).reshape(W.shape)\n")],
-            also=TRAIN_NOT_YET_ON_OWN_CALLEES),
+                ("    dW = dZ.T @ X\n", "    dW = (X.T @ dZ).reshape(W.shape)\n")]),
     planted("db_not_summed", "linear_backward", "db = dZ, shape (N, K)", [
         ("    db = dZ.sum(axis=0)\n", "    db = dZ\n")], unusable=True),
     planted("db_summed_over_wrong_axis", "linear_backward", "db summed over units: (N,)", [
         ("    db = dZ.sum(axis=0)\n", "    db = dZ.sum(axis=1)\n")], unusable=True),
     planted("db_mean_not_sum", "linear_backward", "db averaged over the batch (1/N twice)", [
-        ("    db = dZ.sum(axis=0)\n", "    db = dZ.mean(axis=0)\n")],
-            also=TRAIN_NOT_YET_ON_OWN_CALLEES),
+        ("    db = dZ.sum(axis=0)\n", "    db = dZ.mean(axis=0)\n")]),
     planted("db_keepdims_shape", "linear_backward", "db of shape (1, K)", [
         ("    db = dZ.sum(axis=0)\n", "    db = dZ.sum(axis=0, keepdims=True)\n")], unusable=True),
     planted("dW_divided_by_N", "linear_backward", "1/N applied again in dW", [
-        ("    dW = dZ.T @ X\n", "    dW = dZ.T @ X / X.shape[0]\n")],
-            also=TRAIN_NOT_YET_ON_OWN_CALLEES),
+        ("    dW = dZ.T @ X\n", "    dW = dZ.T @ X / X.shape[0]\n")]),
     planted("dX_uses_W_transposed", "linear_backward", "dX = dZ W^T: an error unless K == M", [
         ("    dX = dZ @ W\n", "    dX = dZ @ W.T\n")], unusable=True),
     planted("bias_broadcast_over_rows", "linear_forward", "b added as a column (K, 1)", [
@@ -81,19 +72,15 @@ PLANTED = [
     planted("sigmoid_backward_treats_A_as_Z", "sigmoid_backward",
             "derivative taken of Z instead of A: s(A)(1 - s(A))", [
                 (SIGMOID_BACKWARD,
-                 "    S = 1.0 / (1.0 + np.exp(-A))\n    return dA * S * (1.0 - S)\n")],
-            also=TRAIN_NOT_YET_ON_OWN_CALLEES),
+                 "    S = 1.0 / (1.0 + np.exp(-A))\n    return dA * S * (1.0 - S)\n")]),
     planted("backward_passes_Z1_to_sigmoid_backward", "backward",
             "sigmoid derivative of Z1 instead of A1 inside backward", [
                 ('    dZ1 = sigmoid_backward(dA1, cache["A1"])\n',
-                 '    dZ1 = sigmoid_backward(dA1, cache["Z1"])\n')],
-            also=TRAIN_NOT_YET_ON_OWN_CALLEES),
+                 '    dZ1 = sigmoid_backward(dA1, cache["Z1"])\n')]),
     planted("sigmoid_applied_twice", "forward", "A1 = sigmoid(sigmoid(Z1))", [
-        ("    A1 = sigmoid_forward(Z1)\n", "    A1 = sigmoid_forward(sigmoid_forward(Z1))\n")],
-            also=PREDICT_AND_TRAIN_NOT_YET_ON_OWN_CALLEES),
+        ("    A1 = sigmoid_forward(Z1)\n", "    A1 = sigmoid_forward(sigmoid_forward(Z1))\n")]),
     planted("sigmoid_backward_drops_upstream", "sigmoid_backward", "A (1 - A) without dA", [
-        (SIGMOID_BACKWARD, "    return A * (1.0 - A)\n")],
-            also=TRAIN_NOT_YET_ON_OWN_CALLEES),
+        (SIGMOID_BACKWARD, "    return A * (1.0 - A)\n")]),
     planted("sigmoid_naive_overflows", "sigmoid_forward",
             "1 / (1 + exp(-Z)): right values, overflow warnings for large negative Z", [
                 (SIGMOID_FORWARD, "    return 1.0 / (1.0 + np.exp(-Z))\n")]),
@@ -106,8 +93,7 @@ PLANTED = [
         ("    shifted = Z - Z.max(axis=1, keepdims=True)\n",
          "    shifted = Z - Z.max(axis=0, keepdims=True)\n"),
         ("    return E / E.sum(axis=1, keepdims=True)\n",
-         "    return E / E.sum(axis=0, keepdims=True)\n")],
-            also=PREDICT_AND_TRAIN_NOT_YET_ON_OWN_CALLEES),
+         "    return E / E.sum(axis=0, keepdims=True)\n")]),
     planted("softmax_without_keepdims", "softmax",
             "E / E.sum(axis=1): an error when N != K, silently wrong when N == K", [
                 ("    return E / E.sum(axis=1, keepdims=True)\n",
@@ -120,32 +106,24 @@ PLANTED = [
         ("np.log(np.clip(P, np.finfo(np.float64).tiny, None))", "np.log(P)")]),
     planted("cross_entropy_summed_over_N", "cross_entropy", "the sum over the batch, not the mean", [
         ("    return float(-(Y * log_P).sum() / P.shape[0])\n",
-         "    return float(-(Y * log_P).sum())\n")],
-            also=TRAIN_NOT_YET_ON_OWN_CALLEES),
+         "    return float(-(Y * log_P).sum())\n")]),
     planted("cross_entropy_mean_over_NK", "cross_entropy", "averaged over N*K entries", [
         ("    return float(-(Y * log_P).sum() / P.shape[0])\n",
-         "    return float(-(Y * log_P).mean())\n")],
-            also=TRAIN_NOT_YET_ON_OWN_CALLEES),
+         "    return float(-(Y * log_P).mean())\n")]),
     planted("cross_entropy_hardcoded_64", "cross_entropy", "divides by the batch size 64", [
         ("    return float(-(Y * log_P).sum() / P.shape[0])\n",
-         "    return float(-(Y * log_P).sum() / 64)\n")],
-            also=TRAIN_NOT_YET_ON_OWN_CALLEES),
+         "    return float(-(Y * log_P).sum() / 64)\n")]),
     planted("ce_grad_hardcoded_64", "softmax_cross_entropy_backward", "(P - Y) / 64", [
-        (SCE_BACKWARD, "    return (P - Y) / 64\n")],
-            also=TRAIN_NOT_YET_ON_OWN_CALLEES),
+        (SCE_BACKWARD, "    return (P - Y) / 64\n")]),
     planted("ce_grad_never_divided_by_N", "softmax_cross_entropy_backward", "1/N never applied", [
-        (SCE_BACKWARD, "    return P - Y\n")],
-            also=TRAIN_NOT_YET_ON_OWN_CALLEES),
+        (SCE_BACKWARD, "    return P - Y\n")]),
     planted("ce_grad_divided_by_N_twice", "softmax_cross_entropy_backward", "1/N applied twice", [
-        (SCE_BACKWARD, "    return (P - Y) / P.shape[0] ** 2\n")],
-            also=TRAIN_NOT_YET_ON_OWN_CALLEES),
+        (SCE_BACKWARD, "    return (P - Y) / P.shape[0] ** 2\n")]),
     planted("ce_grad_sign_flipped", "softmax_cross_entropy_backward", "(Y - P) / N", [
-        (SCE_BACKWARD, "    return (Y - P) / P.shape[0]\n")],
-            also=TRAIN_NOT_YET_ON_OWN_CALLEES),
+        (SCE_BACKWARD, "    return (Y - P) / P.shape[0]\n")]),
     # -- labels ---------------------------------------------------------------------
     planted("one_hot_off_by_one", "one_hot", "the 1 in column y - 1", [
-        ("    Y[np.arange(y.shape[0]), y] = 1.0\n", "    Y[np.arange(y.shape[0]), y - 1] = 1.0\n")],
-            also=TRAIN_NOT_YET_ON_OWN_CALLEES),
+        ("    Y[np.arange(y.shape[0]), y] = 1.0\n", "    Y[np.arange(y.shape[0]), y - 1] = 1.0\n")]),
     # -- the network --------------------------------------------------------------------
     planted("init_all_zero", "init_params", "zero weights: hidden units stay identical", [
         (XAVIER_DRAW, "        return np.zeros((fan_out, fan_in))\n")]),
@@ -161,25 +139,20 @@ PLANTED = [
         ('    return P, {"X": X, "Z1": Z1, "A1": A1, "Z2": Z2, "P": P}\n',
          '    return P, {"X": X, "Z1": A1, "A1": A1, "Z2": Z2, "P": P}\n')]),
     planted("backward_dW1_transposed", "backward", "dW1 = X^T dZ1 inside backward", [
-        ('    dW1 = dZ1.T @ cache["X"]\n', '    dW1 = cache["X"].T @ dZ1\n')],
-            also=TRAIN_NOT_YET_ON_OWN_CALLEES),
+        ('    dW1 = dZ1.T @ cache["X"]\n', '    dW1 = cache["X"].T @ dZ1\n')]),
     planted("sgd_step_sign_flipped", "sgd_step", "theta + lr * grad", [
-        (SGD_STEP, "    return {name: value + lr * grads[name] for name, value in params.items()}\n")],
-            also=TRAIN_NOT_YET_ON_OWN_CALLEES),
+        (SGD_STEP, "    return {name: value + lr * grads[name] for name, value in params.items()}\n")]),
     planted("sgd_step_modifies_params_in_place", "sgd_step", "params[k] -= lr * grads[k]", [
         (SGD_STEP, "    for name in params:\n"
                    "        params[name] -= lr * grads[name]\n"
-                   "    return params\n")],
-            also=TRAIN_NOT_YET_ON_OWN_CALLEES),
+                   "    return params\n")]),
     planted("bias_never_updated", "sgd_step", "only the weights take a step", [
         (SGD_STEP, "    return {name: value if name.startswith(\"b\") else value - lr * grads[name]\n"
-                   "            for name, value in params.items()}\n")],
-            also=TRAIN_NOT_YET_ON_OWN_CALLEES),
+                   "            for name, value in params.items()}\n")]),
     planted("sgd_step_ignores_lr", "sgd_step", "a module-level LEARNING_RATE instead of lr", [
         (SGD_STEP, "    return {name: value - LEARNING_RATE * grads[name]"
                    " for name, value in params.items()}\n")],
-            prelude="LEARNING_RATE = 0.1",
-            also=TRAIN_NOT_YET_ON_OWN_CALLEES),
+            prelude="LEARNING_RATE = 0.1"),
     planted("argmax_over_wrong_axis", "predict", "argmax over the batch: shape (K,)", [
         ("    return np.argmax(P, axis=1)\n", "    return np.argmax(P, axis=0)\n")]),
     planted("gradients_accumulated_across_calls", "linear_backward",
@@ -226,8 +199,7 @@ PLANTED = [
          "    Z = np.empty((X.shape[0], W.shape[0]))\n"
          "    for n in range(X.shape[0]):\n"
          "        Z[n] = W @ X[n] + b\n"
-         "    return Z\n")], vectorization=True,
-            also=PREDICT_NOT_YET_ON_OWN_CALLEES),
+         "    return Z\n")], vectorization=True),
     planted("loop_linear_backward", "linear_backward", "dW and db accumulated example by example", [
         (LINEAR_BACKWARD,
          "    dX = dZ @ W\n"
@@ -243,8 +215,7 @@ PLANTED = [
          "    for index in np.ndindex(*np.shape(Z)):\n"
          "        z = Z[index]\n"
          "        A[index] = 1.0 / (1.0 + np.exp(-z)) if z >= 0 else np.exp(z) / (1.0 + np.exp(z))\n"
-         "    return A\n")], vectorization=True,
-            also=PREDICT_NOT_YET_ON_OWN_CALLEES),
+         "    return A\n")], vectorization=True),
     planted("loop_sigmoid_backward", "sigmoid_backward", "a while loop over rows", [
         (SIGMOID_BACKWARD,
          "    dZ = np.empty_like(A)\n"
@@ -256,8 +227,7 @@ PLANTED = [
     planted("loop_softmax_comprehension", "softmax", "a list comprehension over rows", [
         (SOFTMAX,
          "    rows = [np.exp(z - z.max()) / np.exp(z - z.max()).sum() for z in Z]\n"
-         "    return np.array(rows).reshape(Z.shape)\n")], vectorization=True,
-            also=PREDICT_NOT_YET_ON_OWN_CALLEES),
+         "    return np.array(rows).reshape(Z.shape)\n")], vectorization=True),
     planted("loop_cross_entropy", "cross_entropy", "a generator summed over examples", [
         (CROSS_ENTROPY,
          "    tiny = np.finfo(np.float64).tiny\n"
@@ -282,21 +252,18 @@ PLANTED = [
          "    for n in range(Z.shape[0]):\n"
          "        E = np.exp(Z[n] - Z[n].max())\n"
          "        P[n] = E / E.sum()\n"
-         "    return P\n")], vectorization=True,
-            also=PREDICT_NOT_YET_ON_OWN_CALLEES),
+         "    return P\n")], vectorization=True),
     planted("loop_np_vectorize", "sigmoid_forward", "np.vectorize of a scalar sigmoid", [
         (SIGMOID_FORWARD,
          "    return np.vectorize(_scalar_sigmoid, otypes=[np.float64])(Z)\n\n\n"
          "def _scalar_sigmoid(z):\n"
          "    if z >= 0:\n"
          "        return 1.0 / (1.0 + np.exp(-z))\n"
-         "    return np.exp(z) / (1.0 + np.exp(z))\n")], vectorization=True,
-            also=PREDICT_NOT_YET_ON_OWN_CALLEES),
+         "    return np.exp(z) / (1.0 + np.exp(z))\n")], vectorization=True),
     planted("loop_apply_along_axis", "softmax", "np.apply_along_axis over rows", [
         (SOFTMAX,
          "    return np.apply_along_axis(lambda z: np.exp(z - z.max()) / np.exp(z - z.max()).sum(),"
-         " 1, Z)\n")], vectorization=True,
-            also=PREDICT_NOT_YET_ON_OWN_CALLEES),
+         " 1, Z)\n")], vectorization=True),
     planted("loop_map", "sigmoid_backward", "map over the rows", [
         (SIGMOID_BACKWARD,
          "    rows = list(map(lambda da, a: da * a * (1.0 - a), dA, A))\n"
@@ -307,8 +274,7 @@ PLANTED = [
          "        return X @ W.T + b\n"
          "    half = X.shape[0] // 2\n"
          "    return np.vstack([linear_forward(X[:half], W, b), linear_forward(X[half:], W, b)])\n")],
-            vectorization=True,
-            also=PREDICT_NOT_YET_ON_OWN_CALLEES),
+            vectorization=True),
     # -- backward layers at the edges: right on ordinary inputs, nan or warnings at 0 and 1 --
     planted("sigmoid_backward_recovers_Z_by_log", "sigmoid_backward",
             "Z recovered as -log(1/A - 1), then exp(-Z) / (1 + exp(-Z))^2: nan and warnings "
@@ -355,12 +321,16 @@ PLANTED = [
     planted("linear_forward_bias_added_twice", "linear_forward",
             "Z = X W^T + 2 b; the backward is right", [
                 (LINEAR_FORWARD, "    return X @ W.T + 2.0 * b\n")]),
+    # (a constant forward gives every row the same class: predict, which is judged
+    # on the student's own forward, cannot be judged and says so)
     planted("softmax_returns_uniform", "softmax",
             "a constant 1/K in every entry; the backward is right", [
-                (SOFTMAX, "    return np.full(Z.shape, 1.0 / Z.shape[1])\n")]),
+                (SOFTMAX, "    return np.full(Z.shape, 1.0 / Z.shape[1])\n")],
+            unusable=True, msg=r"not judged: fix `forward` first"),
     planted("forward_returns_uniform_P", "forward",
             "P = 1/K everywhere (cache P too); backward is right", [
-                ("    P = softmax(Z2)\n", "    P = np.full(Z2.shape, 1.0 / Z2.shape[1])\n")]),
+                ("    P = softmax(Z2)\n", "    P = np.full(Z2.shape, 1.0 / Z2.shape[1])\n")],
+            unusable=True, msg=r"not judged: fix `forward` first"),
     planted("sigmoid_forward_step_function", "sigmoid_forward",
             "A = 1 where Z > 0, else 0 (a step, not a sigmoid); the backward is right and is "
             "judged on the true A", [
