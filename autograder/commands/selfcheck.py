@@ -183,14 +183,21 @@ def credit_fraction(accuracy, tiers):
     return next((credit for threshold, credit in tiers if accuracy >= threshold), 0.0)
 
 
-def estimate_accuracy(student, settings, weight):
-    """One line: the held-out accuracy test, estimated."""
+def train_locally(student, settings):
+    """(split, initial params, trained params): the student's init_params and
+    train with the test's settings on the public digits' local split."""
     split = local_split(settings["n_train"], settings["n_val"])
     params = student.init_params(784, settings["n_hidden"], 10, settings["seed"])
     trained, _ = student.call("train", params, split["X_train"], split["y_train"],
                               split["X_val"], split["y_val"], settings["lr"],
                               settings["epochs"], settings["batch_size"], settings["seed"],
                               timeout=load_config()["limits"]["train_timeout_s"]).value
+    return split, params, trained
+
+
+def estimate_accuracy(student, settings, weight):
+    """One line: the held-out accuracy test, estimated."""
+    split, _, trained = train_locally(student, settings)
     predicted = np.asarray(student.predict(trained, split["X_test"]))
     accuracy = float(np.mean(predicted == split["y_test"]))
     fraction = credit_fraction(accuracy, settings["tiers"])
@@ -200,12 +207,7 @@ def estimate_accuracy(student, settings, weight):
 
 def estimate_lr10(student, settings, weight):
     """One line: the lr = 10 test (the training loss must fall below the ratio), estimated."""
-    split = local_split(settings["n_train"], settings["n_val"])
-    params = student.init_params(784, settings["n_hidden"], 10, settings["seed"])
-    trained, _ = student.call("train", params, split["X_train"], split["y_train"],
-                              split["X_val"], split["y_val"], settings["lr"],
-                              settings["epochs"], settings["batch_size"], settings["seed"],
-                              timeout=load_config()["limits"]["train_timeout_s"]).value
+    split, params, trained = train_locally(student, settings)
     Y = student.one_hot(split["y_train"], 10)
     before = float(student.cross_entropy(student.forward(params, split["X_train"])[0], Y))
     after = float(student.cross_entropy(student.forward(trained, split["X_train"])[0], Y))
