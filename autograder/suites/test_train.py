@@ -25,7 +25,7 @@ import numpy as np
 
 from autograder.checks import compare, data
 from autograder.sandbox.student import SubmissionError
-from autograder.suites.case import SuiteCase
+from autograder.suites.case import SuiteCase, matches
 from autograder.suites.graded import CONFIG, THRESHOLDS, graded, ref, student
 from autograder.suites.inputs import fixed_dataset, fixed_params, rng_for
 
@@ -229,11 +229,12 @@ def callee_problem(params, X, y, lr):
         except TypeError:  # a value of the student's the grader cannot send back
             raise NotJudged("forward", "its cache holds values that are not arrays") from None
 
-    Y = attempt("one_hot", y, K)
-    if not (is_matrix(Y, K) and Y.shape[0] == len(y)):
-        Y = one_hot_rows(y, K)
+    k = int(np.shape(params["b2"])[0])  # the classes of this problem (10 end to end)
+    Y = attempt("one_hot", y, k)
+    if not (is_matrix(Y, k) and Y.shape[0] == len(y)):
+        Y = one_hot_rows(y, k)
     out = attempt("forward", params, X)
-    if not (isinstance(out, (tuple, list)) and len(out) == 2 and is_matrix(out[0], K)
+    if not (isinstance(out, (tuple, list)) and len(out) == 2 and is_matrix(out[0], k)
             and isinstance(out[1], dict)):
         raise NotJudged("forward", f"forward(params, X) returned {compare.describe(out)}; "
                                    "expected (P, cache)")
@@ -247,6 +248,35 @@ def callee_problem(params, X, y, lr):
         raise NotJudged("sgd_step", f"sgd_step returned {compare.describe(stepped)}; "
                                     "expected a dict with the keys and shapes of params")
     attempt("cross_entropy", out[0], Y)
+
+
+def wrong_callee(params, X, y, lr):
+    """NotJudged naming the first function train relies on whose value differs
+    from the right one on these inputs (forward, backward, sgd_step: then a
+    training that diverged is that function's doing), or None. Compared in
+    the parent; nothing of the reference reaches the worker."""
+    R, S = ref(), student()
+    k = int(np.shape(params["b2"])[0])
+    Y = one_hot_rows(y, k)
+    P_ref, cache_ref = R.forward(params, X)
+    try:
+        P = S.call("forward", params, X).value[0]
+        if not matches(P, P_ref):
+            return NotJudged("forward", "its P differs from the right one on these inputs")
+        grads = S.call("backward", params, cache_ref, Y).value
+        right = R.backward(params, cache_ref, Y)
+        if not (isinstance(grads, dict) and all(matches(grads.get(key), right[key])
+                                                for key in KEYS)):
+            return NotJudged("backward", "its gradients differ from the right ones on these "
+                                         "inputs")
+        stepped = S.call("sgd_step", params, right, lr).value
+        if not (isinstance(stepped, dict) and all(
+                matches(stepped.get(key), params[key] - lr * right[key]) for key in KEYS)):
+            return NotJudged("sgd_step", "its step differs from params - lr * grads")
+    except (SubmissionError, TypeError, IndexError, KeyError) as error:
+        return NotJudged("forward", str(error).strip().splitlines()[0] if str(error) else
+                         type(error).__name__)
+    return None
 
 
 def replay(params, updates, lr):
@@ -316,6 +346,13 @@ class TestTrain(SuiteCase):
             shape = np.asarray(params[key]).shape
             self.assert_array(FN, trained[key], shape, kind="number",
                               name=f"the returned params['{key}']", call=call)
+        if not all(np.all(np.isfinite(np.asarray(trained[key], dtype=np.float64)))
+                   for key in KEYS):
+            culprit = wrong_callee(params, X, y, lr)
+            if culprit is not None:
+                self.not_judged(culprit, call, ["the parameters train returned are not "
+                                                "finite: training diverged"])
+        for key in KEYS:
             self.assert_finite(FN, trained[key], name=f"the returned params['{key}']", call=call)
         return trained, history, res
 

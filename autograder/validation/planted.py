@@ -138,8 +138,9 @@ PLANTED = [
     planted("forward_caches_A1_as_Z1", "forward", "cache['Z1'] holds A1", [
         ('    return P, {"X": X, "Z1": Z1, "A1": A1, "Z2": Z2, "P": P}\n',
          '    return P, {"X": X, "Z1": A1, "A1": A1, "Z2": Z2, "P": P}\n')]),
+    # (dW1 of shape (M, H): train cannot step with it, so train is not judged)
     planted("backward_dW1_transposed", "backward", "dW1 = X^T dZ1 inside backward", [
-        ('    dW1 = dZ1.T @ cache["X"]\n', '    dW1 = cache["X"].T @ dZ1\n')]),
+        ('    dW1 = dZ1.T @ cache["X"]\n', '    dW1 = cache["X"].T @ dZ1\n')], unusable=True),
     planted("sgd_step_sign_flipped", "sgd_step", "theta + lr * grad", [
         (SGD_STEP, "    return {name: value + lr * grads[name] for name, value in params.items()}\n")]),
     planted("sgd_step_modifies_params_in_place", "sgd_step", "params[k] -= lr * grads[k]", [
