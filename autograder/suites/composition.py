@@ -63,8 +63,7 @@ class Stage:
         return f"{self.callee}({', '.join(self.args)})"
 
 
-# forward: Z1 = linear_forward(X, W1, b1); A1 = sigmoid_forward(Z1);
-#          Z2 = linear_forward(A1, W2, b2); P = softmax(Z2)
+# forward's lines, in order: each cache entry is a layer of the previous ones
 FORWARD_STAGES = (Stage("Z1", "linear_forward", ("X", "W1", "b1")),
                   Stage("A1", "sigmoid_forward", ("Z1",)),
                   Stage("Z2", "linear_forward", ("A1", "W2", "b2")),

@@ -484,8 +484,8 @@ def backward_layer_probes(key, params, cache, Y):
 
 def exact_free_probabilities(r, n, k):
     """Rows strictly inside (0, 1) that sum to 1, drawn without any solution code."""
-    E = r.uniform(0.5, 2.0, size=(n, k))
-    return E / E.sum(axis=1, keepdims=True)
+    weights = r.uniform(0.5, 2.0, size=(n, k))
+    return weights / weights.sum(axis=1, keepdims=True)
 
 
 def backward_stage_text(differing):
