@@ -259,23 +259,26 @@ def wrong_callee(params, X, y, lr):
     k = int(np.shape(params["b2"])[0])
     Y = one_hot_rows(y, k)
     P_ref, cache_ref = R.forward(params, X)
+    right = R.backward(params, cache_ref, Y)
+    stage = "forward"
     try:
         P = S.call("forward", params, X).value[0]
         if not matches(P, P_ref):
             return NotJudged("forward", "its P differs from the right one on these inputs")
+        stage = "backward"
         grads = S.call("backward", params, cache_ref, Y).value
-        right = R.backward(params, cache_ref, Y)
         if not (isinstance(grads, dict) and all(matches(grads.get(key), right[key])
                                                 for key in KEYS)):
             return NotJudged("backward", "its gradients differ from the right ones on these "
                                          "inputs")
+        stage = "sgd_step"
         stepped = S.call("sgd_step", params, right, lr).value
         if not (isinstance(stepped, dict) and all(
                 matches(stepped.get(key), params[key] - lr * right[key]) for key in KEYS)):
             return NotJudged("sgd_step", "its step differs from params - lr * grads")
     except (SubmissionError, TypeError, IndexError, KeyError) as error:
-        return NotJudged("forward", str(error).strip().splitlines()[0] if str(error) else
-                         type(error).__name__)
+        return NotJudged(stage, str(error).strip().splitlines()[0] if str(error).strip()
+                         else type(error).__name__)
     return None
 
 
