@@ -73,10 +73,13 @@ PLANTED = [
             "derivative taken of Z instead of A: s(A)(1 - s(A))", [
                 (SIGMOID_BACKWARD,
                  "    S = 1.0 / (1.0 + np.exp(-A))\n    return dA * S * (1.0 - S)\n")]),
+    # (with some grading seeds train's seed test diverges to nan with this backward:
+    # then it says "not judged: fix `backward` first", a test lost to the callee)
     planted("backward_passes_Z1_to_sigmoid_backward", "backward",
             "sigmoid derivative of Z1 instead of A1 inside backward", [
                 ('    dZ1 = sigmoid_backward(dA1, cache["A1"])\n',
-                 '    dZ1 = sigmoid_backward(dA1, cache["Z1"])\n')]),
+                 '    dZ1 = sigmoid_backward(dA1, cache["Z1"])\n')],
+            also=("train.seeded", "train.accuracy", "train.lr10")),
     planted("sigmoid_applied_twice", "forward", "A1 = sigmoid(sigmoid(Z1))", [
         ("    A1 = sigmoid_forward(Z1)\n", "    A1 = sigmoid_forward(sigmoid_forward(Z1))\n")]),
     planted("sigmoid_backward_drops_upstream", "sigmoid_backward", "A (1 - A) without dA", [
