@@ -546,6 +546,42 @@ def test_the_probe_fails_when_the_worker_cannot_run_the_interpreter(make_student
         student.probe()
 
 
+def test_a_normal_start_proves_the_worker_path_without_the_probe(make_student, monkeypatch):
+    probes = []
+    monkeypatch.setattr(oracle.Student, "probe", lambda self, *a, **k: probes.append(1))
+    student = make_student(REFERENCE)
+    student.start()
+    assert probes == [] and student.path_proven and student.worker is not None
+    first = student.worker
+    np.testing.assert_allclose(student.sigmoid_forward(np.zeros(3)), 0.5)
+    assert student.worker is first and student.worker_starts == 1  # the first test reuses it
+    # An import that raises is the submission's own failure: the worker answered.
+    broken = make_student("def sigmoid_forward(Z)\n    return Z\n")
+    broken.start()
+    assert probes == [] and broken.path_proven
+    with pytest.raises(oracle.ImportFailed, match="SyntaxError"):
+        broken.sigmoid_forward(np.zeros(3))
+
+
+def test_a_first_worker_that_never_answers_runs_the_probe(make_student, monkeypatch):
+    probes = []
+    monkeypatch.setattr(oracle.Student, "probe", lambda self, *a, **k: probes.append(1))
+    student = make_student("import os\nos._exit(7)\n")  # dies before it can answer
+    student.start()
+    assert probes == [1] and not student.path_proven
+    with pytest.raises(oracle.ImportFailed, match="exited with code 7"):
+        student.sigmoid_forward(np.zeros(3))
+
+
+@pytest.mark.skipif(not IS_ROOT, reason="needs a worker user")
+def test_start_raises_a_grader_fault_when_the_interpreter_cannot_run(make_student,
+                                                                    unexecutable_python):
+    student = make_student(REFERENCE)
+    student.python = unexecutable_python
+    with pytest.raises(oracle.GraderFault, match="worker"):
+        student.start()
+
+
 @pytest.mark.skipif(not IS_ROOT, reason="needs a worker user")
 def test_grading_with_an_unusable_worker_path_charges_nothing(tmp_path, unexecutable_python):
     from autograder.grading import grade

@@ -290,7 +290,7 @@ def grade_submission(submission, results_path, *, autograder_root=None, config=N
         run_deadline = started + limits["run_time_s"]
         student = make_student(submission, config, run_deadline)
         if not isinstance(student, RefusedStudent):  # a refused one starts no worker
-            student.probe()  # GraderFault if the worker path does not work here
+            student.start()  # GraderFault if the worker path does not work here
         if suite is None:
             from autograder.suites import graded, load_suites
 

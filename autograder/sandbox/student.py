@@ -137,6 +137,7 @@ class Student:
         self.run_deadline = run_deadline  # time.monotonic(): nothing of the student's runs after it
         self.budget_exhausted = False
         self.worker_starts = 0
+        self.path_proven = False  # a worker has answered: the interpreter and the wire work
         self.closed = False
         self.poisoned = {}
         self.cleanup_report = None  # {what: count} from close(), for the staff's log
@@ -382,6 +383,7 @@ class Student:
             worker.kill()
             raise
         else:
+            self.path_proven = True
             if header.get("op") == "ready":
                 worker.kill_strays()  # daemons started by the import
                 self.worker = worker
@@ -391,6 +393,36 @@ class Student:
             self.import_error = self._import_error(header, self._output(worker))
         worker.kill()
         raise self.import_error
+
+    def start(self):
+        """Start the first worker before anything is graded, proving the worker
+        path on the way; raises GraderFault if the path does not work here.
+
+        A worker that answers the import (ready, or the import's own error)
+        has shown that the worker user can start the interpreter, import
+        numpy (the wire needs it before the submission is loaded) and talk
+        to the grader; an echo then shows it answers a request. Only when
+        the first worker gets less far, which may be the submission's doing
+        or the machine's, does the grader's own probe run: it costs a worker
+        start, so a grading that starts normally does not pay for it.
+        """
+        try:
+            self._healthy_worker("the import")
+        except SubmissionError:
+            if not self.path_proven:
+                self.probe()
+            return  # the submission's own failure: its tests will say so
+        except Exception:  # noqa: BLE001  (the worker could not even be started)
+            self.probe()
+            return
+        x = np.arange(6.0).reshape(2, 3)
+        try:
+            echoed = self.call("nnag_probe", x, echo=True).value
+        except SubmissionError:
+            echoed = None
+        if not (isinstance(echoed, np.ndarray) and np.array_equal(echoed, x)):
+            self._discard_worker()  # its import may have broken it; the tests start another
+            self.probe()
 
     def probe(self, timeout_s=None):
         """Prove the worker path works before anything is graded: the worker user
