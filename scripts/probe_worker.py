@@ -3,8 +3,8 @@
     python3 scripts/probe_worker.py        (from the autograder's root; as root)
 
 The worker user must be able to start the interpreter, import numpy and
-answer a call through the sandbox (the same probe `grade` runs before every
-grading). Exit status 0 if it works; otherwise 1, with the cause on stderr.
+answer a call through the sandbox (the probe `grade` runs when the first
+worker of a grading gives no answer). Exit status 0 if it works; otherwise 1, with the cause on stderr.
 setup.sh runs it so that a broken image fails at build time, not on a
 student's submission.
 """
