@@ -106,11 +106,15 @@ FUNCTION = Section("one graded function of neural_net.py", {
 })
 
 LIMITS = Section("the sandbox's limits", {
-    "call_timeout_s": Leaf("number", "wall-clock limit of one call into the submission"),
-    "startup_timeout_s": Leaf("number", "wall-clock limit for a worker to import the "
-                                        "submission and answer"),
-    "train_timeout_s": Leaf("number", "wall-clock limit of one call of train"),
-    "test_time_s": Leaf("number", "wall-clock limit of one test, all its calls together"),
+    "call_timeout_s": Leaf("number", "limit of one call into the submission, in CPU "
+                                     "seconds of the worker (wall-clock cap 3 times as long)"),
+    "startup_timeout_s": Leaf("number", "limit for a worker to import the submission and "
+                                        "answer, in CPU seconds (wall-clock cap 3 times as long)"),
+    "train_timeout_s": Leaf("number", "limit of one call of train, in CPU seconds "
+                                      "(wall-clock cap 3 times as long)"),
+    "test_time_s": Leaf("number", "limit of one test, all its calls and worker starts "
+                        "together: CPU seconds of the worker where they can be read (with "
+                        "a wall-clock cap 3 times as long), else wall-clock seconds"),
     "memory_mb": Leaf("number", "address-space limit of a worker (RLIMIT_AS)"),
     "cpu_s": Leaf("number", "CPU-time limit of a worker (RLIMIT_CPU)"),
     "nproc": Leaf("number", "processes and threads of the worker user (RLIMIT_NPROC)"),

@@ -497,6 +497,44 @@ def test_worker_start_up_counts_against_the_test_deadline(make_student):
     np.testing.assert_allclose(student.sigmoid_forward(np.zeros(3)), 0.5)
 
 
+SPIN_OR_SLEEP = (
+    "def sigmoid_forward(Z):\n"
+    "    import time\n"
+    "    end = time.process_time() + 0.6\n"
+    "    while time.process_time() < end:\n"
+    "        pass\n"
+    "    return 1.0 / (1.0 + np.exp(-Z))\n"
+    "def softmax(Z):\n"
+    "    import time\n"
+    "    time.sleep(0.6)\n"
+    "    E = np.exp(Z - Z.max(axis=1, keepdims=True))\n"
+    "    return E / E.sum(axis=1, keepdims=True)\n")
+
+
+def test_a_test_ends_when_its_calls_together_use_up_its_cpu_time(make_student):
+    student = make_student(with_override(SPIN_OR_SLEEP))
+    student.begin_test(1.0, time.monotonic() + 100)
+    np.testing.assert_allclose(student.sigmoid_forward(np.zeros(3)), 0.5)  # start-up + 0.6 s
+    with pytest.raises(oracle.CallTimeout, match="this test's time limit"):
+        student.sigmoid_forward(np.zeros(3))
+    assert student.test_cpu_used >= 1.0
+    # The function is not poisoned: the next test has a budget of its own.
+    student.begin_test(1.0, time.monotonic() + 100)
+    np.testing.assert_allclose(student.sigmoid_forward(np.zeros(3)), 0.5)
+
+
+def test_a_test_that_waits_without_using_cpu_outlasts_its_limit_on_the_wall_clock(make_student):
+    # What a loaded machine does to a correct submission: 1.8 s of wall-clock
+    # time against a 1 s limit, but little CPU time.
+    student = make_student(with_override(SPIN_OR_SLEEP))
+    student.begin_test(1.0, time.monotonic() + 100)
+    started = time.monotonic()
+    for _ in range(3):
+        np.testing.assert_allclose(student.softmax(np.zeros((2, 2))), 0.5)
+    assert time.monotonic() - started > 1.0
+    assert student.test_cpu_used < 1.0
+
+
 def test_worker_restarts_are_bounded(make_student, monkeypatch):
     monkeypatch.setattr(oracle, "MAX_WORKER_STARTS", 3)
     student = make_student(with_override(

@@ -111,6 +111,9 @@ class RefusedStudent:
     def call(self, fn, *args, **kwargs):
         raise self.import_error
 
+    def begin_test(self, limit_s, run_deadline):
+        self.budget_exhausted = time.monotonic() >= run_deadline
+
     def __getattr__(self, name):
         if name.startswith("_"):
             raise AttributeError(name)

@@ -73,10 +73,8 @@ class GradedResult(JSONTestResult):
             print(f"  running: {self.getDescription(test)}", file=self.progress, flush=True)
         if self.student is not None:
             self.student.take_output_log()
-            now = time.monotonic()
             limit = test_attribute(test, "__time_limit__", self.default_time_s)
-            self.student.test_deadline = min(now + limit, self.run_deadline)
-            self.student.budget_exhausted = now >= self.run_deadline
+            self.student.begin_test(limit, self.run_deadline)
 
     def stopTest(self, test):
         failures = self.subtest_failures.pop(test.id(), [])

@@ -133,7 +133,9 @@ class Student:
         self.worker = None
         self.import_error = None
         self.network_blocked = None
-        self.test_deadline = None
+        self.test_deadline = None  # time.monotonic(): the test's wall-clock cap
+        self.test_cpu_limit = None  # CPU seconds of the worker the current test may use
+        self.test_cpu_used = 0.0
         self.run_deadline = run_deadline  # time.monotonic(): nothing of the student's runs after it
         self.budget_exhausted = False
         self.worker_starts = 0
@@ -176,8 +178,11 @@ class Student:
             raise self.poisoned[fn]
         if fresh_worker:
             self._discard_worker()
+        if self._test_cpu_left() <= 0:
+            raise self._test_time_error(fn, "before it was called")
         worker = self._healthy_worker(fn)
-        cpu_limit = self.limits["call_timeout_s"] if timeout is None else timeout
+        own_limit = self.limits["call_timeout_s"] if timeout is None else timeout
+        cpu_limit = min(own_limit, self._test_cpu_left())
         now = time.monotonic()
         own_cap = now + cpu_limit * WALL_CAP_FACTOR
         deadline = min(own_cap, self._limit_deadline(grace=True))
@@ -193,11 +198,14 @@ class Student:
             answer_arrays(fn, args, kwargs), bool(return_args), arrays,
             answer_entries=answer_entries(fn, args))
         started = time.monotonic()
+        cpu_before = _cpu_seconds(worker)
         broken = True  # until a reply was read in full: then the worker is killed, always
         try:
             header, reply_arrays = worker.request(request, arrays, deadline, reply_cap, cpu_limit)
             broken = False
         except workers.CpuTimeout:
+            if cpu_limit < own_limit:  # the test's budget ended it, not the call's own
+                raise self._test_time_error(fn, "before it answered", worker) from None
             error = CallTimeout(f"timed out after {cpu_limit:g} s in {fn} (of CPU time): an "
                                 "infinite loop, or code far slower than a vectorized solution",
                                 fn, self._output(worker))
@@ -214,6 +222,7 @@ class Student:
             raise ProtocolViolation(f"{fn} sent an invalid reply to the grader (unreadable: "
                                     f"{type(problem).__name__})", fn, self._output(worker)) from None
         finally:
+            self._charge_test_cpu(worker, cpu_before)
             if broken:
                 self._discard_worker()
         elapsed = time.monotonic() - started
@@ -224,6 +233,40 @@ class Student:
             worker.kill_strays()
         return self._interpret(fn, header, reply_arrays, elapsed, output, bool(return_args),
                                bool(record))
+
+    def begin_test(self, limit_s, run_deadline):
+        """A test starts: it may use limit_s seconds of the worker's CPU time in
+        all its calls and worker starts together, and limit_s x WALL_CAP_FACTOR
+        on the wall clock (limit_s alone where CPU time cannot be read), never
+        beyond run_deadline. CPU time, so that a loaded machine cannot make a
+        correct submission fail; the wall-clock cap still ends waits that use
+        no CPU.
+        """
+        now = time.monotonic()
+        measured = self.backend is workers
+        self.test_cpu_limit = limit_s if measured else None
+        self.test_cpu_used = 0.0
+        self.test_deadline = min(now + limit_s * (WALL_CAP_FACTOR if measured else 1),
+                                 run_deadline)
+        self.budget_exhausted = now >= run_deadline
+
+    def _test_cpu_left(self):
+        if self.test_cpu_limit is None:
+            return float("inf")
+        return self.test_cpu_limit - self.test_cpu_used
+
+    def _charge_test_cpu(self, worker, cpu_before):
+        """Add what the worker used since cpu_before to the current test's CPU time."""
+        if cpu_before is None:
+            return
+        after = _cpu_seconds(worker)
+        if after is not None:
+            self.test_cpu_used += max(0.0, after - cpu_before)
+
+    def _test_time_error(self, fn, when, worker=None):
+        output = self._output(worker) if worker is not None else ""
+        return CallTimeout(f"timed out in {fn}: this test's time limit ({self.test_cpu_limit:g} s "
+                           f"of CPU time for all its calls together) ran out {when}", fn, output)
 
     def _check_budget(self, fn):
         """The run's deadline, checked before every call."""
@@ -351,9 +394,16 @@ class Student:
         deadline = min(own_cap, self._limit_deadline(grace=True))
         worker = self.backend.Worker(self.runtime, self.isolation, self.source, self.limits,
                                 python=self.python, encoding=self.encoding)
+        import_cpu = min(timeout, max(self._test_cpu_left(), 0.0))
         try:
-            header = worker.wait_ready(deadline, timeout)
+            header = worker.wait_ready(deadline, import_cpu)
         except workers.CpuTimeout:
+            if import_cpu < timeout:  # the test's budget ran out, not the import's own
+                self._charge_test_cpu(worker, 0.0)
+                error = self._test_time_error(fn, f"while {self.filename} was being imported",
+                                              worker)
+                worker.kill()
+                raise error from None
             self.import_error = ImportFailed(
                 f"importing {self.filename} did not finish within {timeout} s of CPU time: is "
                 "there code at the top level (outside functions) that loops or trains?",
@@ -383,6 +433,7 @@ class Student:
             worker.kill()
             raise
         else:
+            self._charge_test_cpu(worker, 0.0)  # the start-up counts against the test
             self.path_proven = True
             if header.get("op") == "ready":
                 worker.kill_strays()  # daemons started by the import
@@ -519,6 +570,12 @@ class Student:
             self.runtime.cleanup(deadline)
         finally:
             self.isolation.release()
+
+
+def _cpu_seconds(worker):
+    """The worker's CPU seconds so far, or None where they cannot be read."""
+    read = getattr(worker, "cpu_seconds", None)
+    return read() if read is not None else None
 
 
 def _output_note(worker):
