@@ -563,15 +563,9 @@ def test_a_call_that_waits_without_using_cpu_is_judged_by_cpu_time(make_student)
 def unexecutable_python():
     """An interpreter path the worker user cannot execute (root's private folder),
     as with a pyenv or conda install under /root."""
-    import sys as _sys
+    from autograder.validation.scenarios import unexecutable_interpreter
 
-    folder = "/tmp/private-harden"
-    os.makedirs(folder, mode=0o700, exist_ok=True)
-    os.chmod(folder, 0o700)
-    path = os.path.join(folder, "python3")
-    if not os.path.lexists(path):
-        os.symlink(os.path.realpath(_sys.executable), path)
-    return path
+    return unexecutable_interpreter("/tmp/private-harden")
 
 
 @pytest.mark.skipif(not IS_ROOT, reason="needs a worker user")

@@ -1,4 +1,5 @@
-"""The validation catalogues: correct alternatives, planted bugs, hostile submissions.
+"""The validation catalogues: correct alternatives, planted bugs, hostile submissions,
+and the scenarios that need more than one submission (scenarios.py).
 
     from autograder.validation import CATALOGUE, materialize
     materialize(entry, "/tmp/sub")       # the folder a student would upload
@@ -17,6 +18,7 @@ from autograder.validation.model import (  # noqa: F401  (the package's API)
 )
 from autograder.validation.planted import PLANTED
 from autograder.validation.realistic import REALISTIC
+from autograder.validation.scenarios import SCENARIO_KIND, SCENARIOS  # noqa: F401  (the API)
 
 CATALOGUE = CORRECT + PLANTED + HOSTILE + CHEATS + REALISTIC
 
@@ -29,7 +31,7 @@ def _check_unique(entries):
         seen.add(entry.name)
 
 
-_check_unique(CATALOGUE)
+_check_unique(CATALOGUE + SCENARIOS)  # validate's --only names either
 
 
 def select(kinds=None, patterns=None, entries=None):

@@ -21,6 +21,15 @@ entry's expected outcome and, for every entry alike:
 - no secret of the tree (a token in submission_metadata.json, in the
   reference, in the environment) appears in results.json.
 
+Some promises are not about one submission: what happens on a machine whose
+worker interpreter the worker user cannot execute, or to a correct
+submission graded by `batch` beside a hostile one. These are scenarios (kind
+`scenario`, autograder/validation/scenarios.py): each sets up its own world
+in a private workspace, runs, and is judged by its own checks; it shares the
+table, --kind, --only, --list and the summary with the entries. A scenario
+that needs the worker users is reported `skipped` when not run as root (it
+would prove nothing there), and counts as expected, named in the summary.
+
 Prints one table (submission, expected, got, score, time, verdict) and a
 summary line `validation: K/T as expected`; exits 1 if anything is off.
 """
@@ -48,11 +57,13 @@ from autograder.commands import build
 from autograder.config import load_config
 from autograder.grading.results import function_of
 from autograder.sandbox import workers
-from autograder.validation import CATALOGUE, NETWORK_PORT, TEMPLATE_PATH, Expected, select
+from autograder.validation import (CATALOGUE, NETWORK_PORT, SCENARIOS, TEMPLATE_PATH, Expected,
+                                   select)
 from autograder.validation import model
+from autograder.validation.scenarios import SCENARIO_KIND, Outcome, Scenario
 
 ROOT = model.PACKAGE_ROOT
-KIND_ORDER = ("reference", "template") + model.KINDS
+KIND_ORDER = ("reference", "template") + model.KINDS + (SCENARIO_KIND,)
 LOCK_DIR = "/tmp/nnag-locks"  # where workers.claim_worker_user keeps its per-user locks
 RUN_MARGIN_S = 60
 
@@ -68,6 +79,15 @@ class Target:
     expected: Expected
     entry: Optional[model.Entry] = None
     source_path: Optional[str] = None  # reference / template: a file copied as is
+    scenario: Optional[Scenario] = None  # kind scenario: runs and judges itself
+
+    @property
+    def expected_text(self):
+        return self.scenario.expected if self.scenario else self.expected.describe()
+
+    @property
+    def why(self):
+        return (self.entry.why if self.entry else self.scenario.why if self.scenario else "")
 
     @property
     def spawns(self):
@@ -76,6 +96,8 @@ class Target:
     def alone(self, dedicated_users):
         """Must run with nothing beside it: a CPU hog always; an entry that spawns or
         signals processes when runs share one uid (no worker user per run)."""
+        if self.scenario is not None:
+            return self.scenario.exclusive
         if self.entry is None:
             return False
         return self.entry.exclusive or (self.entry.spawns and not dedicated_users)
@@ -83,6 +105,8 @@ class Target:
     @property
     def cost(self):
         """A rough guess of the run time, to start the slow runs first."""
+        if self.scenario is not None:
+            return self.scenario.cost
         if self.entry is None:
             return 2
         text = self.entry.name + " " + " ".join(code for _, code in self.entry.inject)
@@ -105,6 +129,7 @@ def all_targets():
                source_path=TEMPLATE_PATH),
     ]
     targets += [Target(e.name, e.kind, e.expected, entry=e) for e in CATALOGUE]
+    targets += [Target(s.name, s.kind, None, scenario=s) for s in SCENARIOS]
     return targets
 
 
@@ -262,6 +287,11 @@ class Listener:
 # Running one target
 # ---------------------------------------------------------------------------
 
+# The verdict of a scenario that needs the worker users (root) when not root: as
+# expected (nothing is wrong), but named in the table and the summary.
+SKIPPED = "skipped"
+
+
 @dataclass
 class Row:
     name: str
@@ -271,13 +301,13 @@ class Row:
     score: Optional[float] = None
     max_score: Optional[float] = None
     seconds: float = 0.0
-    verdict: str = "ok"
+    verdict: str = "ok"  # ok, OFF, ERROR, or skipped (SKIPPED)
     problems: list = field(default_factory=list)
     failing: list = field(default_factory=list)
 
     @property
     def ok(self):
-        return self.verdict == "ok"
+        return self.verdict in ("ok", SKIPPED)
 
 
 def validate_structure(data):
@@ -445,11 +475,40 @@ class Context:
         self.timeout = timeout or run_time + RUN_MARGIN_S
         self.listener_lock = threading.Lock()
         self.marker_lock = threading.Lock()
+        self.as_root = os.geteuid() == 0  # the worker users exist only then
+
+
+def new_secret():
+    """A token planted in a tree (metadata, reference, environment) that results must not show."""
+    return "NNAG-SECRET-" + secrets.token_hex(8)
+
+
+def run_autograder(root, secret, log_path, timeout):
+    """Run root's run_autograder as Gradescope does, its output to log_path.
+
+    Returns (its exit status, or None if it was stopped at `timeout`; seconds).
+    """
+    env = dict(os.environ)
+    env.update({"AUTOGRADER_ROOT": root, "NNAG_PYTHON": sys.executable,
+                "NNAG_VALIDATE_SECRET": secret + "-ENV", "PYTHONDONTWRITEBYTECODE": "1"})
+    started = time.monotonic()
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen([os.path.join(root, "run_autograder")], cwd=root, env=env,
+                                   stdin=subprocess.DEVNULL, stdout=log,
+                                   stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            status = process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            workers.stop_process_group(process)
+            status = None
+    return status, time.monotonic() - started
 
 
 def run_target(target, context):
     """Run one target end to end and judge it: a Row."""
-    row = Row(target.name, target.kind, target.expected.describe())
+    if target.scenario is not None:
+        return run_scenario(target, context)
+    row = Row(target.name, target.kind, target.expected_text)
     if target.kind == "template" and not os.path.isfile(target.source_path or ""):
         row.verdict, row.got = "OFF", "missing"
         row.problems.append("student_template/neural_net.py does not exist "
@@ -459,7 +518,7 @@ def run_target(target, context):
     os.chmod(base, 0o700)
     listener = None
     try:
-        secret = "NNAG-SECRET-" + secrets.token_hex(8)
+        secret = new_secret()
         root = make_tree(base, context.files, secret)
         target.materialize(os.path.join(root, "submission"))
         guarded = [os.path.join(root, "source"), os.path.join(root, "run_autograder")]
@@ -473,25 +532,14 @@ def run_target(target, context):
             if not listener.available:
                 row.problems.append(f"could not listen on 127.0.0.1:{NETWORK_PORT} "
                                     "(network check skipped)")
-        env = dict(os.environ)
-        env.update({"AUTOGRADER_ROOT": root, "NNAG_PYTHON": sys.executable,
-                    "NNAG_VALIDATE_SECRET": secret + "-ENV", "PYTHONDONTWRITEBYTECODE": "1"})
         log_path = os.path.join(base, "stdout.txt")
-        started = time.monotonic()
-        with open(log_path, "wb") as log:
-            process = subprocess.Popen([os.path.join(root, "run_autograder")], cwd=root, env=env,
-                                       stdin=subprocess.DEVNULL, stdout=log,
-                                       stderr=subprocess.STDOUT, start_new_session=True)
-            try:
-                process.wait(timeout=context.timeout)
-            except subprocess.TimeoutExpired:
-                workers.stop_process_group(process)
-                row.problems.append(f"run_autograder did not finish in {context.timeout:g} s")
-        row.seconds = time.monotonic() - started
+        status, row.seconds = run_autograder(root, secret, log_path, context.timeout)
+        if status is None:
+            row.problems.append(f"run_autograder did not finish in {context.timeout:g} s")
         if row.seconds > target.expected.max_seconds:
             row.problems.append(f"took {row.seconds:.0f} s (bound {target.expected.max_seconds:g} s)")
         results_path = os.path.join(root, "results", "results.json")
-        data = _read_results(results_path, row)
+        data = read_results(results_path, row)
         if data is not None:
             problems, row.got, failing, total = judge(target.expected, data, target.kind)
             row.problems += problems
@@ -516,13 +564,13 @@ def run_target(target, context):
         # A background forger may strike after the run: read the file again.
         if data is not None:
             time.sleep(0.5 if target.spawns else 0)
-            again = _read_results(results_path, Row("", "", ""))
+            again = read_results(results_path, Row("", "", ""))
             if again != data:
                 row.problems.append("results.json changed after the run ended")
         if row.problems:
             row.verdict = "OFF"
         if context.verbose or row.problems:
-            _copy_log(log_path, context, target.name)
+            keep_log(log_path, context, target.name)
     except Exception as error:  # the validator's own failure: reported, never hidden
         row.verdict = "ERROR"
         row.problems.append(f"validator error: {type(error).__name__}: {error}")
@@ -535,7 +583,7 @@ def run_target(target, context):
     return row
 
 
-def _read_results(path, row):
+def read_results(path, row):
     if not os.path.isfile(path):
         row.problems.append("no results.json")
         row.got = "no results"
@@ -561,7 +609,7 @@ def _remove(path):
         pass
 
 
-def _copy_log(log_path, context, name):
+def keep_log(log_path, context, name):
     """Keep the run's stdout (Gradescope's staff-only log) for off rows."""
     logs = os.path.join(context.work_dir, "logs")
     os.makedirs(logs, exist_ok=True)
@@ -569,6 +617,34 @@ def _copy_log(log_path, context, name):
         shutil.copyfile(log_path, os.path.join(logs, f"{name}.txt"))
     except OSError:
         pass
+
+
+def run_scenario(target, context):
+    """Run a scenario in a private workspace (removed afterwards unless --keep): a Row."""
+    scenario = target.scenario
+    row = Row(target.name, target.kind, target.expected_text)
+    if scenario.needs_root and not context.as_root:
+        row.verdict, row.got = SKIPPED, "skipped: needs root (worker users)"
+        return row
+    workspace = tempfile.mkdtemp(prefix=f"nnag-validate-{target.name[:40]}-", dir=context.work_dir)
+    os.chmod(workspace, 0o700)
+    started = time.monotonic()
+    try:
+        outcome = scenario.run(workspace, context)
+        if not isinstance(outcome, Outcome):
+            raise TypeError(f"the scenario returned {type(outcome).__name__}, not an Outcome")
+        row.got, row.score = outcome.got, outcome.score
+        row.problems += outcome.problems
+        if row.problems:
+            row.verdict = "OFF"
+    except Exception as error:  # the validator's own failure: reported, never hidden
+        row.verdict = "ERROR"
+        row.problems.append(f"validator error: {type(error).__name__}: {error}")
+    finally:
+        row.seconds = time.monotonic() - started
+        if not context.keep:
+            shutil.rmtree(workspace, ignore_errors=True)
+    return row
 
 
 # ---------------------------------------------------------------------------
@@ -608,7 +684,11 @@ def format_problems(rows):
 
 def summary_line(rows):
     good = sum(row.ok for row in rows)
-    return f"validation: {good}/{len(rows)} as expected"
+    line = f"validation: {good}/{len(rows)} as expected"
+    skipped = sum(row.verdict == SKIPPED for row in rows)
+    if skipped:
+        line += f", {skipped} skipped (need root)"
+    return line
 
 
 # ---------------------------------------------------------------------------
@@ -670,8 +750,7 @@ def main(argv=None):
     targets = choose(all_targets(), options.kind or None, patterns or None)
     if options.list:
         for target in targets:
-            why = target.entry.why if target.entry else ""
-            print(f"{target.kind:<9} {target.name:<44} {target.expected.describe():<40} {why}")
+            print(f"{target.kind:<9} {target.name:<44} {target.expected_text:<40} {target.why}")
         print(f"{len(targets)} entries")
         return 0
     if not targets:
