@@ -131,9 +131,17 @@ LIMITS = Section("the sandbox's limits", {
 
 VECTORIZATION = Section("the vectorization tests", {
     "step_slack": Leaf("number", "growth of the Python step count allowed between sizes"),
-    "backstop_factor": Leaf("number", "timing backstop: limit = factor x the reference's "
-                                      "time + slack"),
-    "backstop_slack_s": Leaf("number", "timing backstop: seconds added to the limit"),
+    "backstop_factor": Leaf("number", "timing backstop: limit = the transfer + factor x "
+                                      "the reference's computation + slack, in CPU seconds "
+                                      "of the worker"),
+    "backstop_factors": MappingOf("timing backstop: a smaller factor for a function whose "
+                                  "tightest Python loop is less than backstop_factor times "
+                                  "slower than the reference (measured with "
+                                  "bench/bench_backstop.py)",
+                                  Leaf("number", "the factor for this function"),
+                                  required=False),
+    "backstop_slack_s": Leaf("number", "timing backstop: CPU seconds added to the limit "
+                                       "(wall-clock seconds where CPU time cannot be read)"),
 })
 
 INIT = Section("init_params' saturation check", {
@@ -210,6 +218,13 @@ def check_config(raw):
             if not test["weight"] > 0:
                 raise ConfigError(f"config.json: functions.{name}.tests.{test_name}.weight "
                                   "must be positive")
+    for name, factor in raw["thresholds"]["vectorization"].get("backstop_factors", {}).items():
+        if name not in names:
+            raise ConfigError(f"config.json: thresholds.vectorization.backstop_factors names "
+                              f"{name!r}, which is not a graded function")
+        if not factor >= 1:
+            raise ConfigError(f"config.json: thresholds.vectorization.backstop_factors.{name} "
+                              "must be at least 1 (the reference itself must pass)")
     check_gates(raw)
     total = sum(test["weight"] for function in raw["functions"].values()
                 for test in function["tests"].values())

@@ -355,6 +355,8 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 from autograder.suites import case, graded, harness  # noqa: E402
+from autograder.suites.test_network import _init_ok  # noqa: E402
+from autograder.validation import tight_loops  # noqa: E402
 
 REF = reference_source()
 SOFTMAX_BODY = "    E = np.exp(shifted)\n    return E / E.sum(axis=1, keepdims=True)\n"
@@ -388,10 +390,11 @@ class _Case(case.SuiteCase):
         pass
 
 
-def _backstop(function, make_args, big):
+def _backstop(function, make_args, big, check=None):
     """The backstop's verdict: None when it passes, else the failure text."""
     try:
-        _Case()._timing_backstop(function, make_args, big, {}, graded.THRESHOLDS["vectorization"])
+        _Case()._timing_backstop(function, make_args, big, {}, graded.THRESHOLDS["vectorization"],
+                                 check=check)
     except AssertionError as failure:
         return str(failure)
     return None
@@ -424,9 +427,7 @@ def test_backstop_checks_the_value_it_timed(sandbox):
 
 def test_backstop_fails_a_loop_over_the_elements(sandbox):
     """The way students write it: numpy on one element at a time (about
-    1 us per element, 1e6 elements). The backstop alone does not separate
-    the tightest pure-Python loops from heavy vectorized code; the static
-    analysis and the step count catch those."""
+    1 us per element, 1e6 elements)."""
     sandbox(REF.replace(SIG_BODY, "    A = np.empty_like(Z)\n"
                                   "    for i in range(Z.shape[0]):\n"
                                   "        for j in range(Z.shape[1]):\n"
@@ -434,6 +435,32 @@ def test_backstop_fails_a_loop_over_the_elements(sandbox):
                                   "    return A\n"))
     text = _backstop("sigmoid_forward", _normal, (100_000, 10))
     assert text and "far slower than a vectorized solution" in text, text
+
+
+TIGHT = [(function, variant) for function, (_, variants) in tight_loops.CASES.items()
+         for variant in variants]
+
+
+@pytest.mark.parametrize("function,variant", TIGHT, ids=[f"{f}-{v}" for f, v in TIGHT])
+def test_backstop_alone_fails_the_tightest_loops_and_passes_heavier_right_code(
+        sandbox, function, variant):
+    """Measured in the worker's CPU time (no transfer, no load from the
+    machine), the backstop on its own fails every loop of the catalogue,
+    the ones written for speed (tolist() and math) included, and passes
+    every heavier vectorized form that is right."""
+    make, variants = tight_loops.CASES[function]
+    args = make()
+    sandbox(REF + "\n\n" + variants[variant])
+    if function == "init_params":  # random: judged by its structure, as in the suite
+        big, check = tuple(args[:3]), lambda args, value: _init_ok(value, *args[:3])
+    else:
+        big, check = np.shape(args[0]), None
+    text = _backstop(function, lambda size: args, big, check)
+    if variant.startswith("loop"):
+        assert text and "far slower than a vectorized solution" in text, text
+        assert "CPU time" in text
+    else:
+        assert text is None, text
 
 
 def test_memory_on_the_timing_inputs_alone_costs_nothing(sandbox):

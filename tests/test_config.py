@@ -52,6 +52,10 @@ def test_weights_that_do_not_total_100_fail(tmp_path):
     (("functions", "forward", "calls"), ["softmx"], r"forward\.calls names 'softmx'"),
     (("limits", "memory_mb"), "400", r"limits\.memory_mb should be a number, got str"),
     (("thresholds", "train_accuracy", "epochs"), True, r"epochs should be an integer"),
+    (("thresholds", "vectorization", "backstop_factors"), {"sigmoid": 4},
+     r"backstop_factors names 'sigmoid', which is not a graded function"),
+    (("thresholds", "vectorization", "backstop_factors"), {"softmax": 0.5},
+     r"backstop_factors\.softmax must be at least 1"),
 ])
 def test_wrong_values_fail_with_the_key(tmp_path, where, value, message):
     data = raw()

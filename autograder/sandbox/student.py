@@ -107,8 +107,9 @@ class GraderFault(Exception):
 
 
 class CallResult:
-    def __init__(self, value, args_after, steps, elapsed, output, record=None):
+    def __init__(self, value, args_after, steps, elapsed, output, record=None, cpu=None):
         self.value = value
+        self.cpu = cpu  # CPU seconds the worker used on the call (None: not readable here)
         self.record = record  # what the call passed to recorded functions (untrusted)
         self.args_after = args_after
         self.steps = steps
@@ -199,6 +200,7 @@ class Student:
             answer_entries=answer_entries(fn, args))
         started = time.monotonic()
         cpu_before = _cpu_seconds(worker)
+        cpu_used = None
         broken = True  # until a reply was read in full: then the worker is killed, always
         try:
             header, reply_arrays = worker.request(request, arrays, deadline, reply_cap, cpu_limit)
@@ -222,7 +224,7 @@ class Student:
             raise ProtocolViolation(f"{fn} sent an invalid reply to the grader (unreadable: "
                                     f"{type(problem).__name__})", fn, self._output(worker)) from None
         finally:
-            self._charge_test_cpu(worker, cpu_before)
+            cpu_used = self._charge_test_cpu(worker, cpu_before)
             if broken:
                 self._discard_worker()
         elapsed = time.monotonic() - started
@@ -231,8 +233,10 @@ class Student:
             self._discard_worker()
         elif elapsed > STRAY_CHECK_AFTER_S:
             worker.kill_strays()
-        return self._interpret(fn, header, reply_arrays, elapsed, output, bool(return_args),
-                               bool(record))
+        result = self._interpret(fn, header, reply_arrays, elapsed, output, bool(return_args),
+                                 bool(record))
+        result.cpu = cpu_used
+        return result
 
     def begin_test(self, limit_s, run_deadline):
         """A test starts: it may use limit_s seconds of the worker's CPU time in
@@ -256,12 +260,14 @@ class Student:
         return self.test_cpu_limit - self.test_cpu_used
 
     def _charge_test_cpu(self, worker, cpu_before):
-        """Add what the worker used since cpu_before to the current test's CPU time."""
-        if cpu_before is None:
-            return
-        after = _cpu_seconds(worker)
-        if after is not None:
-            self.test_cpu_used += max(0.0, after - cpu_before)
+        """Add what the worker used since cpu_before to the current test's CPU
+        time; returns it (None where it cannot be read)."""
+        after = _cpu_seconds(worker) if cpu_before is not None else None
+        if after is None:
+            return None
+        used = max(0.0, after - cpu_before)
+        self.test_cpu_used += used
+        return used
 
     def _test_time_error(self, fn, when, worker=None):
         output = self._output(worker) if worker is not None else ""

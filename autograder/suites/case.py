@@ -315,16 +315,21 @@ class SuiteCase(unittest.TestCase):
 
         - The value timed must be the right answer (a function that returns
           at once on large inputs earns nothing).
-        - The limit is on the computation, not the transfer: the time to send
-          these arguments and this result is measured on the reference's
-          worker with no code running (an echo), and only the reference's
-          computation is multiplied by `backstop_factor`.
+        - Costs are the worker's CPU seconds (_cost), so neither the load of
+          the machine nor the transfer's wall-clock time gives a loop room.
+        - The limit is on the computation, not the transfer: the cost of
+          receiving these arguments and sending this result is measured on
+          the reference's worker with no code running (an echo), and only
+          the reference's computation is multiplied by the factor
+          (`backstop_factor`, or the function's own in `backstop_factors`).
         - Memory: inputs of this size are far beyond the homework's, so
           running out of memory here costs nothing by itself; the function is
-          timed again on a quarter of the examples (with the slack scaled
-          down in proportion, so that the smaller size gives a loop no more
-          room than the full size). Running out of memory there too fails,
-          with its own message (the sizes, the limit, the line).
+          timed again on a quarter of the examples, with RETRY_FACTOR_SCALE
+          times the factor: what exhausts the memory is almost always a
+          broadcast (N x K x M), right but as slow per example as a tight
+          loop, and the static analysis and the step count still look for
+          loops. Running out of memory there too fails, with its own message
+          (the sizes, the limit, the line).
         """
         if reference_student() is None:
             return  # no reference here (self-check): Gradescope times it
@@ -362,6 +367,9 @@ class SuiteCase(unittest.TestCase):
             return  # the students' self-check has no reference to time against
         except SubmissionError:
             self.fail_with(function, GRADER_COULD_NOT_TIME)
+        factor = settings.get("backstop_factors", {}).get(function, settings["backstop_factor"])
+        if share != 1:
+            factor *= RETRY_FACTOR_SCALE
         res = student().call(function, *args, **kwargs)
         correct = check(args, res.value) if check else _same_answer(res.value, answer)
         if not correct and own_answer is not None:
@@ -372,8 +380,9 @@ class SuiteCase(unittest.TestCase):
                                      "credited",
                            mistake="the same computation must work at every size; no "
                                    "special case for large inputs")
-        elapsed = res.elapsed
-        limit = _backstop_limit(reference_time, transfer_time, settings, share)
+        elapsed = _cost(res)
+        limit = backstop_limit(reference_time, transfer_time, factor,
+                               settings["backstop_slack_s"])
         if elapsed > limit:  # time once more before failing (noise on half a vCPU)
             try:
                 reference_time = min(reference_time, _best_time(
@@ -384,16 +393,18 @@ class SuiteCase(unittest.TestCase):
                 self.fail_with(function, GRADER_COULD_NOT_TIME)
             again = student().call(function, *args, **kwargs)
             if (check(args, again.value) if check else _same_answer(again.value, answer)):
-                elapsed = min(elapsed, again.elapsed)
-            limit = _backstop_limit(reference_time, transfer_time, settings, share)
+                elapsed = min(elapsed, _cost(again))
+            limit = backstop_limit(reference_time, transfer_time, factor,
+                                   settings["backstop_slack_s"])
         BACKSTOP_LOG.append((function, size, reference_time, elapsed, limit))
         if elapsed > limit:
-            self.fail_with(function, f"is far slower than a vectorized solution: {elapsed:.2f} s "
-                                     f"on large inputs (size {_size_text(size)}) where the "
-                                     f"reference takes {reference_time:.3f} s, "
-                                     f"{min(transfer_time, reference_time):.3f} s of it to "
-                                     "send the data "
-                                     f"(limit {limit:.2f} s)",
+            unit = "s of CPU time" if res.cpu is not None else "s"
+            self.fail_with(function, f"is far slower than a vectorized solution: {elapsed:.3f} "
+                                     f"{unit} on large inputs (size {_size_text(size)}) where "
+                                     f"the reference takes {reference_time:.3f} {unit}, "
+                                     f"{min(transfer_time, reference_time):.3f} of it to "
+                                     "receive and send the data "
+                                     f"(limit {limit:.3f} {unit})",
                            mistake="a Python loop over examples or elements")
 
 
@@ -405,6 +416,8 @@ GRADER_COULD_NOT_TIME = ("could not be timed: the grader's reference failed on t
 # The timing backstop's sizes, as shares of the suite's large size: the full
 # size, then a quarter of the examples when the full size exceeds the memory.
 BACKSTOP_SHARES = (1, 0.25)
+# The factor at the smaller size is this many times the function's own.
+RETRY_FACTOR_SCALE = 2
 
 
 def _shrunk(size, share):
@@ -420,22 +433,30 @@ def _size_text(size):
     return " x ".join(str(n) for n in size) if isinstance(size, tuple) else str(size)
 
 
+def _cost(result):
+    """What a call cost: the worker's CPU seconds, read by the parent from the
+    kernel (a loaded machine does not inflate them, the transfer's share is
+    small, and nothing in the worker can forge them); the wall-clock seconds
+    where CPU time cannot be read."""
+    return result.cpu if result.cpu is not None else result.elapsed
+
+
 def _best_time(proxy, function, args, kwargs, repeats):
-    """The shortest of `repeats` parent-measured calls, in seconds."""
-    return min(proxy.call(function, *args, **kwargs).elapsed for _ in range(repeats))
+    """The smallest cost (_cost) of `repeats` calls."""
+    return min(_cost(proxy.call(function, *args, **kwargs)) for _ in range(repeats))
 
 
 def _transfer_time(proxy, function, args, answer, repeats):
-    """Seconds to send `args` to a worker and `answer` back, with no code of
-    the submission running: half the best round trip of both, echoed."""
-    return min(proxy.call(function, *args, answer, echo=True).elapsed
+    """The cost of receiving `args` in a worker and sending `answer` back, with
+    no code of the submission running: half the best round trip of both, echoed."""
+    return min(_cost(proxy.call(function, *args, answer, echo=True))
                for _ in range(repeats)) / 2
 
 
-def _backstop_limit(reference_time, transfer_time, settings, share=1):
-    """Seconds allowed: the transfer, `backstop_factor` times the reference's
-    computation, and the slack (scaled with the size, so that the slack
-    alone never covers a loop over a smaller input).
+def backstop_limit(reference_time, transfer_time, factor, slack):
+    """The cost allowed: the transfer, `factor` times the reference's
+    computation, and the slack (CPU time is precise: a small slack that
+    covers the jitter of a few milliseconds, never a loop).
 
     The echo overstates the transfer a little (it also sends the answer in),
     so the reference's computation is never taken below half its time: an
@@ -444,8 +465,7 @@ def _backstop_limit(reference_time, transfer_time, settings, share=1):
     """
     transfer = min(max(transfer_time, 0.0), reference_time)
     computation = max(reference_time - transfer, reference_time * MIN_COMPUTATION_SHARE)
-    return (transfer + settings["backstop_factor"] * computation
-            + settings["backstop_slack_s"] * share)
+    return transfer + factor * computation + slack
 
 
 MIN_COMPUTATION_SHARE = 0.5
