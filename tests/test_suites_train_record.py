@@ -105,3 +105,34 @@ def test_a_forged_record_earns_no_structure_points(reference_worker, name):
     for key, result in results.items():
         assert result["status"] == "failed", key
         assert "not what its own calls produce" in result["output"], result["output"]
+
+
+# -- the end-to-end tests' second secret task ------------------------------------
+
+def _hard_first_tasks(monkeypatch, hard_attempts):
+    """Make the secret tasks of `hard_attempts` ones a correct program cannot do
+    well on: the labels the parent judges with no longer match the pixels."""
+    real = T.TestTrain.end_to_end_args
+
+    def end_to_end_args(self, settings, attempt=0):
+        args, split = real(self, settings, attempt)
+        if attempt in hard_attempts:
+            split = dict(split, y_test=(split["y_test"] + 1) % 10,
+                         y_train=(split["y_train"] + 1) % 10)
+        return args, split
+
+    monkeypatch.setattr(T.TestTrain, "end_to_end_args", end_to_end_args)
+
+
+@pytest.mark.parametrize("hard,passes", [((0,), True), ((0, 1), False)],
+                         ids=["first-task-hard", "both-tasks-hard"])
+def test_a_hard_secret_task_gets_a_second_one_before_the_end_to_end_tests_fail(
+        reference_worker, monkeypatch, hard, passes):
+    _hard_first_tasks(monkeypatch, hard)
+    results = harness.run(reference_worker, keys={"train.accuracy", "train.lr10"},
+                          reference_proxy=reference_worker, seed=7)
+    for key in ("train.accuracy", "train.lr10"):
+        assert (results[key]["score"] == results[key]["max_score"]) is passes, results[key]
+    if not passes:
+        assert "on 2 secret tasks" in results["train.accuracy"]["output"]
+        assert "on 2 secret tasks" in results["train.lr10"]["output"]

@@ -719,11 +719,12 @@ class TestTrain(SuiteCase):
                                "of the examples")
 
     # -- end to end ------------------------------------------------------------
-    def end_to_end_args(self, settings):
+    def end_to_end_args(self, settings, attempt=0):
         """(args of train, the task) for an end-to-end test: a task drawn from
         the grading's secret seed (checks/data.py secret_task), the reference's
-        initial parameters, and an init/shuffle seed drawn from it too."""
-        r = rng_for(self.key)
+        initial parameters, and an init/shuffle seed drawn from it too.
+        attempt: another task of the same grading (the second chance)."""
+        r = rng_for(self.key) if attempt == 0 else rng_for(self.key, attempt)
         task = data.secret_task(r, settings["n_train"], settings["n_val"])
         seed = int(r.integers(0, 1000))
         params = ref().init_params(784, settings["n_hidden"], 10, seed)
@@ -761,17 +762,22 @@ class TestTrain(SuiteCase):
         set_score(0.0)
         settings = THRESHOLDS["train_accuracy"]
         weight = float(self.test_8_accuracy.__weight__)
-        args, split = self.end_to_end_args(settings)
-        trained, history, res = self.run_train(*args,
-                                               timeout=CONFIG["limits"]["train_timeout_s"])
-        self.assert_trained_from(args[0], trained, split["X_train"], train_call(*args))
-        accuracy = float(np.mean(ref().predict(trained, split["X_test"]) == split["y_test"]))
         tiers = settings["tiers"]
-        fraction = 0.0
-        for threshold, credit in tiers:
-            if accuracy >= threshold:
-                fraction = credit
+        # Training is a random process, and a task a correct program finds hard
+        # now and then must not cost points: below full credit, a second secret
+        # task is tried, and the better of the two counts.
+        accuracies = []
+        for attempt in range(END_TO_END_ATTEMPTS):
+            args, split = self.end_to_end_args(settings, attempt)
+            trained, history, res = self.run_train(*args,
+                                                   timeout=CONFIG["limits"]["train_timeout_s"])
+            self.assert_trained_from(args[0], trained, split["X_train"], train_call(*args))
+            accuracies.append(float(np.mean(ref().predict(trained, split["X_test"])
+                                            == split["y_test"])))
+            if credit_of(accuracies[-1], tiers) == 1.0:
                 break
+        accuracy = max(accuracies)
+        fraction = credit_of(accuracy, tiers)
         set_score(round(weight * fraction, 4))
         calibration = settings.get("calibration", {})
         if fraction < 1.0:
@@ -780,8 +786,10 @@ class TestTrain(SuiteCase):
                 reference = (f"; the reference reaches {calibration['min']:.1%} to "
                              f"{calibration['max']:.1%} over {len(calibration['seeds'])} seeds")
             table = ", ".join(f"{credit:.0%} from {threshold:.1%}" for threshold, credit in tiers)
-            self.fail_with(FN, f"held-out accuracy {accuracy:.1%} after training "
-                               f"(full credit from {tiers[0][0]:.1%}{reference})",
+            tasks = " and ".join(f"{a:.1%}" for a in accuracies)
+            self.fail_with(FN, f"held-out accuracy {accuracy:.1%} after training (on "
+                               f"{len(accuracies)} secret tasks: {tasks}; the better counts; "
+                               f"full credit from {tiers[0][0]:.1%}{reference})",
                            call=train_call(*args),
                            details=[f"points: {fraction:.0%} of {weight:g} (tiers: {table})",
                                     f"{settings['n_train']} training and {settings['n_val']} "
@@ -794,7 +802,25 @@ class TestTrain(SuiteCase):
     def test_9_lr10(self):
         """train: end to end: depends on every function above: with lr = 10 the loss stays finite and goes down"""
         settings = THRESHOLDS["train_lr10"]
-        args, split = self.end_to_end_args(settings)
+        # Training at lr = 10 is chaotic: on a few tasks in a thousand even the
+        # reference ends above the limit, so the loss gets a second secret
+        # task before the test fails; being finite is required on each.
+        losses = []
+        for attempt in range(END_TO_END_ATTEMPTS):
+            before, after, call = self._lr10_losses(settings, attempt)
+            losses.append((before, after))
+            if after < settings["max_loss_ratio"] * before:
+                return
+        went = " and ".join(f"from {b:.4g} to {a:.4g}" for b, a in losses)
+        self.fail_with(FN, f"at lr = 10 the training loss went {went} on "
+                           f"{len(losses)} secret tasks; it should go down (below "
+                           f"{settings['max_loss_ratio']:g} x the initial loss) on at least one",
+                       call=call, details=[END_TO_END])
+
+    def _lr10_losses(self, settings, attempt):
+        """(initial, final) training loss of one lr = 10 run on secret task
+        `attempt`, after its result passed the structure and finiteness checks."""
+        args, split = self.end_to_end_args(settings, attempt)
         params = args[0]
         call = train_call(*args)
         R = ref()
@@ -819,11 +845,19 @@ class TestTrain(SuiteCase):
         self.assert_trained_from(params, trained, split["X_train"], call)
         before = R.cross_entropy(R.forward(params, split["X_train"])[0], Y)
         after = R.cross_entropy(R.forward(trained, split["X_train"])[0], Y)
-        if not after < settings["max_loss_ratio"] * before:
-            self.fail_with(FN, f"at lr = 10 the training loss went from {before:.4g} to "
-                               f"{after:.4g}; it should go down (below "
-                               f"{settings['max_loss_ratio']:g} x {before:.4g})",
-                           call=call, details=[END_TO_END])
+        return before, after, call
+
+
+# The end-to-end tests' secret tasks before they fail (the second chance).
+END_TO_END_ATTEMPTS = 2
+
+
+def credit_of(accuracy, tiers):
+    """The share of the accuracy test's points that `accuracy` earns."""
+    for threshold, credit in tiers:
+        if accuracy >= threshold:
+            return credit
+    return 0.0
 
 
 # ---------------------------------------------------------------------------
