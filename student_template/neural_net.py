@@ -231,7 +231,10 @@ def train(params, X_train, y_train, X_val, y_val, lr, epochs, batch_size, seed=0
 
     Every epoch shuffles the training set (X and y together) with a generator
     seeded by `seed`, then visits every example exactly once in minibatches of
-    `batch_size`; the last minibatch may be smaller.
+    `batch_size`; the last minibatch may be smaller. Each update is
+    params = sgd_step(params, backward(params, cache, Y_batch), lr) with cache
+    from forward(params, X_batch): the grader watches these calls, and credits
+    only parameters it sees them produce.
 
     Inputs:
     - params: dict as returned by init_params (not modified)

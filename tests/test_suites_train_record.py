@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from autograder.checks.reference import reference_source
+from autograder.sandbox import wire
 from autograder.suites import graded, harness
 from autograder.suites import test_train as T
 from autograder.validation.cheats import CHEATS
@@ -136,3 +137,64 @@ def test_a_hard_secret_task_gets_a_second_one_before_the_end_to_end_tests_fail(
     if not passes:
         assert "on 2 secret tasks" in results["train.accuracy"]["output"]
         assert "on 2 secret tasks" in results["train.lr10"]["output"]
+
+
+# -- the end-to-end runs: a compact record, replayed with right layers -----------
+
+def _compact_run(proxy, n=300, epochs=2, batch=32, lr=0.5):
+    r = np.random.default_rng(3)
+    params = T.small_params(r)
+    X = r.uniform(size=(n, T.M))
+    y = r.integers(0, T.K, size=n)
+    args = (params, X, y, X[:20], y[:20], lr, epochs, batch, 0)
+    res = proxy.call("train", *args, record=T.COMPACT_PLAN)
+    return args, res
+
+
+def test_a_whole_run_is_recorded_compactly_and_replays_to_what_train_returned(reference_worker):
+    args, res = _compact_run(reference_worker)
+    params, X, _, _, _, lr = args[:6]
+    assert set(res.record) == {"kind", "link", "size", "values"}  # four arrays, whatever the run
+    updates = T.updates_from_record(T.expand_compact_record(res.record), compact=True)
+    assert [len(u.X) for u in updates] == [32] * 9 + [12] + [32] * 9 + [12]
+    digests = wire.row_digest(X)
+    for update in updates:
+        update.rows = T.rows_of_digest(update.X, digests, X)
+    assert np.array_equal(np.sort(np.concatenate([u.rows for u in updates[:10]])), np.arange(300))
+    assert T.replays_to(params, updates, X, lr, res.value[0])
+    moved = {k: v + 1e-3 for k, v in res.value[0].items()}  # weights from elsewhere
+    assert not T.replays_to(params, updates, X, lr, moved)
+
+
+def test_rows_are_found_from_their_digests_through_float32_rounding():
+    X = np.random.default_rng(5).uniform(size=(500, 784))
+    digests = wire.row_digest(X)
+    rows = np.array([7, 499, 0, 7])
+    assert T.rows_of_digest(wire.row_digest(X[rows].astype(np.float32)), digests, X).tolist() \
+        == rows.tolist()
+    assert T.rows_of_digest(wire.row_digest(X[[3]] + 0.01), digests, X) is None
+
+
+@pytest.mark.parametrize("record", [
+    None, [], {"kind": np.zeros(1, int)},
+    {"kind": np.zeros(2, int), "link": np.zeros(1, int), "size": np.zeros(2, int),
+     "values": np.zeros(0)},
+    {"kind": np.zeros(1, int), "link": np.full(1, -1), "size": np.array([4]),
+     "values": np.zeros(3)},
+    {"kind": np.zeros(1, int), "link": np.full(1, -1), "size": np.array([2]),
+     "values": np.zeros(2, dtype=np.int64)},
+], ids=["none", "list", "missing", "lengths", "sizes", "int_values"])
+def test_a_malformed_compact_record_is_refused(record):
+    assert T.expand_compact_record(record) is None
+
+
+def test_weights_made_where_no_call_is_seen_earn_no_accuracy(reference_worker):
+    (entry,) = [c for c in CHEATS if c.name == "weights_made_where_no_call_is_seen"]
+    proxy = Student(entry.source_bytes().decode("utf-8"), graded.CONFIG)
+    try:
+        results = harness.run(proxy, keys={"train.accuracy"}, reference_proxy=reference_worker,
+                              seed=11)
+    finally:
+        proxy.close()
+    assert results["train.accuracy"]["score"] == 0
+    assert "accuracy not credited" in results["train.accuracy"]["output"]

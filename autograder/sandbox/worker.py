@@ -270,7 +270,7 @@ def handle(request, arrays, module, student_file, wire):
     recorder = None
     try:
         if request.get("record"):
-            recorder = CallRecorder(module, request["record"])
+            recorder = CallRecorder(module, request["record"], wire)
         if request.get("trace"):
             sys.settrace(counter)
         try:
@@ -294,32 +294,46 @@ def handle(request, arrays, module, student_file, wire):
 class CallRecorder:
     """Records what a function passes to the module's other functions.
 
-    plan: [[name, recorded argument index, linked argument index], ...]. While
-    active, each named module attribute is replaced by a wrapper that notes,
-    per call, a copy of the recorded argument and which earlier recorded call
+    plan: [[name, recorded argument index, linked argument index(, how)], ...].
+    While active, each named module attribute is replaced by a wrapper that
+    notes, per call, the recorded argument and which earlier recorded call
     returned the linked argument (by identity: the cache forward returned,
-    the grads backward returned), or -1. The parent replays the record to
-    verify it, so nothing here needs to be trusted.
+    the grads backward returned), or -1. `how` the argument is noted: "copy"
+    (the default), "rows" (wire.row_digest of a minibatch) or "labels" (the
+    argmax of each row of one-hot labels); a plan without copies may note
+    many more calls (a whole training run). The parent verifies the record
+    (by replaying it), so nothing here needs to be trusted.
     """
 
     MAX_CALLS = 200
+    # A compact plan: calls and noted numbers of a whole run, and how many of
+    # the latest results are kept to find links (older ones are let go, so
+    # that a run's parameters are not all kept alive).
+    MAX_COMPACT_CALLS = 100_000
+    MAX_COMPACT_NUMBERS = 400_000
+    COMPACT_WINDOW = 16
 
-    def __init__(self, module, plan):
+    def __init__(self, module, plan, wire):
         self.module, self.calls, self.returned, self.truncated = module, [], [], False
         self.originals = {}
+        self.wire = wire
+        self.compact = all(len(entry) > 3 and entry[3] != "copy" for entry in plan)
+        self.max_calls = self.MAX_COMPACT_CALLS if self.compact else self.MAX_CALLS
+        self.numbers = 0
         for kind, entry in enumerate(plan):
-            name, recorded, linked = entry
+            name, recorded, linked = entry[:3]
+            how = entry[3] if len(entry) > 3 else "copy"
             original = getattr(module, name, None)
             if not callable(original):
                 continue
-            wrapper = self.wrap(kind, original, recorded, linked)
+            wrapper = self.wrap(kind, original, recorded, linked, how)
             # every module-level name bound to the function (an alias too)
             for alias, value in list(vars(module).items()):
                 if value is original:
                     self.originals[alias] = original
                     setattr(module, alias, wrapper)
 
-    def wrap(self, kind, original, recorded, linked):
+    def wrap(self, kind, original, recorded, linked, how):
         import copy
         import inspect
 
@@ -338,30 +352,62 @@ class CallRecorder:
             value = values[recorded] if recorded < len(values) else None
             link = -1
             if linked < len(values):
-                link = next((i for i, objects in enumerate(self.returned)
+                link = next((i for i, objects in self.returned
                              if any(values[linked] is o for o in objects)), -1)
             try:
-                value = copy.deepcopy(value)
+                value = self.note(value, how, copy)
             except Exception:
                 value = None
             result = original(*args, **kwargs)
-            if len(self.calls) < self.MAX_CALLS:
-                self.calls.append([kind, link, value])
+            if self.compact and value is not None:
+                self.numbers += int(getattr(value, "size", 1))
+            if len(self.calls) < self.max_calls and self.numbers <= self.MAX_COMPACT_NUMBERS:
                 parts = list(result) if type(result) in (tuple, list) else []
-                self.returned.append([result] + parts)
+                self.returned.append((len(self.calls), [result] + parts))
+                self.calls.append([kind, link, value])
+                if self.compact:
+                    del self.returned[:-self.COMPACT_WINDOW]
             else:
                 self.truncated = True
             return result
 
         return recording
 
+    def note(self, value, how, copy):
+        if how == "rows":
+            return self.wire.row_digest(value)
+        if how == "labels":
+            import numpy as np
+
+            labels = np.asarray(value)
+            return labels.argmax(axis=1) if labels.ndim == 2 and labels.shape[1] else None
+        if how == "lr":
+            return float(value)
+        return copy.deepcopy(value)
+
     def restore(self):
         for name, original in self.originals.items():
             setattr(self.module, name, original)
 
     def report(self):
-        """[[kind, link, value], ...] or None when the calls outnumbered MAX_CALLS."""
-        return None if self.truncated else self.calls
+        """[[kind, link, value], ...], None when the calls outnumbered the cap;
+        for a compact plan, the same as four flat arrays (a reply's header
+        holds one entry per array): kind, link, size (of each value, -1 for
+        none) and values (all of them, float64, one after the other)."""
+        if self.truncated:
+            return None
+        if not self.compact:
+            return self.calls
+        import numpy as np
+
+        kinds = np.array([c[0] for c in self.calls], dtype=np.int64)
+        links = np.array([c[1] for c in self.calls], dtype=np.int64)
+        parts = [np.asarray(c[2], dtype=np.float64).ravel() if c[2] is not None
+                 else np.zeros(0) for c in self.calls]
+        sizes = np.array([p.size if c[2] is not None else -1
+                          for p, c in zip(parts, self.calls)], dtype=np.int64)
+        values = np.concatenate(parts) if parts else np.zeros(0)
+        return {"kind": kinds, "link": links, "size": sizes, "values": values}
 
 
 def protocol_on_standard_streams():

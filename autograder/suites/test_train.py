@@ -24,6 +24,7 @@ import math
 import numpy as np
 
 from autograder.checks import compare, data
+from autograder.sandbox import wire
 from autograder.sandbox.student import SubmissionError
 from autograder.suites.case import SuiteCase, matches
 from autograder.suites.graded import CONFIG, THRESHOLDS, graded, ref, student
@@ -43,6 +44,20 @@ USES = ("`train` relies on your `forward`, `backward` and `sgd_step` (and `one_h
 # the earlier call that returned it].
 FORWARD, BACKWARD, SGD_STEP = 0, 1, 2
 RECORD_PLAN = [["forward", 1, 0], ["backward", 2, 1], ["sgd_step", 2, 1]]
+# The same, compact enough for a whole end-to-end training run: each
+# minibatch as two projections per row (wire.row_digest), each label matrix
+# as its rows' argmax, each learning rate as a float.
+COMPACT_PLAN = [["forward", 1, 0, "rows"], ["backward", 2, 1, "labels"],
+                ["sgd_step", 2, 1, "lr"]]
+# The end-to-end runs are replayed with the reference's layers in the parent
+# (the student's are judged by their own tests): a right submission written
+# otherwise (float32 layers, einsum, tanh) ends within 6e-7 of that replay,
+# relative to how far training moved the parameters (10 epochs at lr = 1,
+# measured on every correct catalogue entry); stored weights end O(1) away.
+END_TO_END_REPLAY_TOL = 1e-4
+# How far a minibatch row's digest may be from its X_train row's: float32
+# rounding of the row (784 pixels in [0, 1]) moves it by less than 5e-5.
+DIGEST_TOL = 1e-4
 # The replay runs the same code on the same bytes in the same kind of worker:
 # it reproduces train's parameters to rounding, far below one SGD step.
 REPLAY_TOL = 1e-9
@@ -105,14 +120,17 @@ class Update:
         self.rows = None  # indices into X_train, filled by rows_of
 
 
-def updates_from_record(record):
+def updates_from_record(record, compact=False):
     """The updates a record describes, one per backward call; None if malformed.
 
-    record: [[kind, link, value], ...] with kind FORWARD (value: X), BACKWARD
-    (value: Y; link: the forward whose cache it got) or SGD_STEP (value: lr;
-    link: the backward whose gradients it got); a missing link (-1) means the
-    latest call of that kind before it.
+    record: [[kind, link, value], ...] with kind FORWARD (value: X, or its
+    row digest (B, 2) when compact), BACKWARD (value: Y, or its labels (B,)
+    when compact; link: the forward whose cache it got) or SGD_STEP (value:
+    lr; link: the backward whose gradients it got); a missing link (-1)
+    means the latest call of that kind before it.
     """
+    forward_ok = (lambda v: is_matrix(v, 2)) if compact else is_matrix
+    backward_ok = is_labels if compact else is_matrix
     if not isinstance(record, list):
         return None
     forward_x, backward_update, updates = {}, {}, []
@@ -124,12 +142,12 @@ def updates_from_record(record):
             return None
         kind, link, value = entry
         if kind == FORWARD:
-            if not is_matrix(value):
+            if not forward_ok(value):
                 return None
             forward_x[index] = value
         elif kind == BACKWARD:
             source = link if link in forward_x else last[FORWARD]
-            if source is None or not is_matrix(value):
+            if source is None or not backward_ok(value) or len(value) != len(forward_x[source]):
                 return None
             backward_update[index] = len(updates)
             updates.append(Update(forward_x[source], value, None))
@@ -144,6 +162,76 @@ def updates_from_record(record):
             update.lr = float(lr)
         last[kind] = index
     return updates
+
+
+def expand_compact_record(record):
+    """The [[kind, link, value], ...] form of a compact record (the worker's
+    four flat arrays, see CallRecorder.report), or None if malformed."""
+    if not isinstance(record, dict):
+        return None
+    kinds, links, sizes, values = (record.get(k) for k in ("kind", "link", "size", "values"))
+    if not (all(isinstance(a, np.ndarray) and a.ndim == 1 for a in (kinds, links, sizes, values))
+            and all(a.dtype.kind in "iu" for a in (kinds, links, sizes))
+            and values.dtype.kind == "f" and len(kinds) == len(links) == len(sizes)
+            and int(sizes[sizes > 0].sum()) == len(values)):
+        return None
+    entries, offset = [], 0
+    for kind, link, size in zip(kinds.tolist(), links.tolist(), sizes.tolist()):
+        value = None
+        if size >= 0:
+            chunk = values[offset:offset + size]
+            offset += size
+            if kind == FORWARD and size % 2 == 0:
+                value = chunk.reshape(-1, 2)
+            elif kind == BACKWARD and np.all(np.isfinite(chunk)) and np.all(chunk == np.round(chunk)):
+                value = chunk.astype(np.int64)
+            elif kind == SGD_STEP and size == 1:
+                value = float(chunk[0])
+        entries.append([kind, link, value])
+    return entries
+
+
+def is_labels(value):
+    return (isinstance(value, np.ndarray) and value.ndim == 1 and value.dtype.kind in "iu"
+            and bool(np.all(value >= 0)))
+
+
+def rows_of_digest(digest, X_digest, X):
+    """Indices of X's rows whose digests (wire.row_digest) the minibatch digest
+    (B, 2) holds, or None if a row matches none, or two rows that differ."""
+    order = np.argsort(X_digest[:, 0], kind="stable")
+    first = X_digest[order, 0]
+    rows = np.empty(len(digest), dtype=np.int64)
+    for i, (a, b) in enumerate(np.asarray(digest, dtype=np.float64)):
+        lo, hi = np.searchsorted(first, [a - DIGEST_TOL, a + DIGEST_TOL])
+        candidates = order[lo:hi]
+        candidates = candidates[np.abs(X_digest[candidates, 1] - b) <= DIGEST_TOL]
+        if len(candidates) == 0 or any(not np.array_equal(X[c], X[candidates[0]])
+                                       for c in candidates[1:]):
+            return None
+        rows[i] = candidates[0]
+    return rows
+
+
+def replays_to(params, updates, X, lr, trained):
+    """True if the reference's layers, stepping through the recorded updates
+    (rows of X, labels, learning rates) from params, reach the returned
+    parameters after some update (the last, or an earlier one kept as best),
+    within END_TO_END_REPLAY_TOL of how far training moved them."""
+    R = ref()
+    k = int(np.shape(params["b2"])[0])
+    if any(np.any(update.Y >= k) for update in updates):
+        return False
+    start, target = flat(params), flat(trained)
+    scale = float(np.linalg.norm(target - start)) or 1.0
+    current = {key: np.asarray(params[key], dtype=np.float64) for key in KEYS}
+    for update in updates:
+        _, cache = R.forward(current, X[update.rows])
+        grads = R.backward(current, cache, one_hot_rows(update.Y, k))
+        current = R.sgd_step(current, grads, lr if update.lr is None else update.lr)
+        if float(np.linalg.norm(flat(current) - target)) <= END_TO_END_REPLAY_TOL * scale:
+            return True
+    return False
 
 
 def rows_of(batch, X):
@@ -330,6 +418,9 @@ class TestTrain(SuiteCase):
                   return_args=False, record=False, fresh_worker=False):
         """Call train; check the returned parameters' structure; (params, history, res).
 
+        record: True (RECORD_PLAN: copies, for small problems), a plan such as
+        COMPACT_PLAN, or False.
+
         If train fails and a function it calls fails on its own, the test
         says "not judged: fix `that function` first"."""
         call = train_call(params, X, y, Xv, yv, lr, epochs, batch, seed)
@@ -337,7 +428,7 @@ class TestTrain(SuiteCase):
             res = student().call(FN, params, X, y, Xv, yv, lr, epochs, batch, seed,
                                  timeout=timeout or CONFIG["limits"]["call_timeout_s"],
                                  return_args=return_args,
-                                 record=RECORD_PLAN if record else None,
+                                 record=RECORD_PLAN if record is True else (record or None),
                                  fresh_worker=fresh_worker)
         except SubmissionError as error:
             self.blame_callee(params, X, y, lr, call, str(error))
@@ -769,9 +860,10 @@ class TestTrain(SuiteCase):
         accuracies = []
         for attempt in range(END_TO_END_ATTEMPTS):
             args, split = self.end_to_end_args(settings, attempt)
-            trained, history, res = self.run_train(*args,
+            trained, history, res = self.run_train(*args, record=COMPACT_PLAN,
                                                    timeout=CONFIG["limits"]["train_timeout_s"])
             self.assert_trained_from(args[0], trained, split["X_train"], train_call(*args))
+            self.assert_trained_by_own_updates(args, trained, res.record)
             accuracies.append(float(np.mean(ref().predict(trained, split["X_test"])
                                             == split["y_test"])))
             if credit_of(accuracies[-1], tiers) == 1.0:
@@ -797,6 +889,44 @@ class TestTrain(SuiteCase):
                                     "shuffled in a way drawn afresh for every grading; the "
                                     f"accuracy is measured on {len(split['y_test'])} other, "
                                     "noisy digits shuffled the same way", END_TO_END])
+
+    def assert_trained_by_own_updates(self, args, trained, record):
+        """Fail unless the returned parameters are what train's own updates give:
+        the minibatches (rows of X_train), labels and learning rates it passed to
+        forward, backward and sgd_step, stepped through with right layers from
+        the given parameters. Weights made elsewhere (stored, or fitted on
+        other digits) earn no accuracy however well they predict."""
+        params, X, y, _, _, lr = args[:6]
+        call = train_call(*args)
+        entries = expand_compact_record(record)
+        updates = updates_from_record(entries, compact=True) if entries is not None else None
+        if updates is None:
+            problem = ("the grader could not follow which minibatches train passed to your "
+                       "`forward` and `backward`")
+        elif not updates:
+            problem = ("train changed the parameters without calling your `forward` and "
+                       "`backward`: its updates cannot be observed")
+        else:
+            digests = wire.row_digest(X)
+            for update in updates:
+                update.rows = rows_of_digest(update.X, digests, X)
+            if any(update.rows is None for update in updates):
+                problem = "a minibatch passed to `forward` holds rows that are not rows of X_train"
+            elif replays_to(params, updates, X, lr, trained):
+                return
+            else:
+                culprit = wrong_callee(params, X[:256], y[:256], lr)
+                if culprit is not None:
+                    self.not_judged(culprit, call, ["the parameters train returned are not "
+                                                    "what right layers give on its updates"])
+                problem = (f"the parameters train returned are not what its own updates give: "
+                           f"stepping through the {len(updates)} minibatches it passed to "
+                           "your `forward` and `backward`, with the learning rates it passed "
+                           "to `sgd_step`, from the given parameters gives other parameters")
+        self.fail_with(FN, f"accuracy not credited: {problem}", call=call, mistake=UPDATE_RULE,
+                       details=["held-out accuracy is credited only for parameters the grader "
+                                "sees train produce from the given ones, update by update",
+                                END_TO_END])
 
     @graded("train.lr10")
     def test_9_lr10(self):

@@ -12,7 +12,8 @@ import io
 import json
 import textwrap
 
-from autograder.validation.model import Entry, at_most, only  # noqa: F401  (used by entries)
+from autograder import config as registry
+from autograder.validation.model import Entry, Expected, at_most, only  # noqa: F401  (used by entries)
 
 # Zeros of the documented shape and dtype for every graded function: no
 # function computes anything. Loop-free, leaves its arguments alone, the same
@@ -457,7 +458,46 @@ def train(params, X_train, y_train, X_val, y_val, lr, epochs, batch_size, seed=0
     return params, history
 '''
 
+# Weights that did not come from the updates the grader watched: the shape of
+# a cheat that undoes the secret task's permutations by matching the public
+# digits and returns weights fitted offline. Here train works honestly, then,
+# on the end-to-end runs only (large training sets), keeps improving the
+# weights with full-batch steps it computes inline, where no call is seen.
+POLISHED_UNSEEN = '''
+_observed_train = train
+
+
+def train(params, X_train, y_train, X_val, y_val, lr, epochs, batch_size, seed=0):
+    """The watched training, then weights made where the grader cannot see."""
+    params, history = _observed_train(params, X_train, y_train, X_val, y_val, lr, epochs,
+                                      batch_size, seed)
+    if len(X_train) >= 1000:
+        Y = np.eye(params["b2"].shape[0])[y_train]
+        W1, b1, W2, b2 = (params[k].copy() for k in ("W1", "b1", "W2", "b2"))
+        for _ in range(30):
+            A1 = 1.0 / (1.0 + np.exp(-np.clip(X_train @ W1.T + b1, -30, 30)))
+            Z2 = A1 @ W2.T + b2
+            P = np.exp(Z2 - Z2.max(axis=1, keepdims=True))
+            P /= P.sum(axis=1, keepdims=True)
+            dZ2 = (P - Y) / len(X_train)
+            dZ1 = (dZ2 @ W2) * A1 * (1.0 - A1)
+            W2 -= 0.5 * dZ2.T @ A1
+            b2 -= 0.5 * dZ2.sum(axis=0)
+            W1 -= 0.5 * dZ1.T @ X_train
+            b1 -= 0.5 * dZ1.sum(axis=0)
+        params = {"W1": W1, "b1": b1, "W2": W2, "b2": b2}
+    return params, history
+'''
+
 CHEATS += [
+    Entry(name="weights_made_where_no_call_is_seen", kind="cheat",
+          why="train makes every call a correct train makes, then, on the end-to-end runs, "
+              "returns weights improved by steps it computes inline (the shape of a cheat "
+              "that returns weights fitted offline): the accuracy is not credited",
+          breaks=("train",), append=POLISHED_UNSEEN,
+          expected=Expected(score=100 - registry.flat_tests(registry.load_config(
+              derived=False))["train.accuracy"]["weight"],
+              message_contains=("accuracy not credited", "not what its own updates give"))),
     Entry(name="rewritten_train_record", kind="cheat",
           why="train does one full-batch step per epoch, then rewrites the grader's record of "
               "its calls into proper shuffled minibatches",
