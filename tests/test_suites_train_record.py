@@ -198,3 +198,21 @@ def test_weights_made_where_no_call_is_seen_earn_no_accuracy(reference_worker):
         proxy.close()
     assert results["train.accuracy"]["score"] == 0
     assert "accuracy not credited" in results["train.accuracy"]["output"]
+
+
+def test_the_second_task_can_only_help(reference_worker, monkeypatch):
+    """A second run that fails (a timeout, say) keeps the first run's credit."""
+    real = T.TestTrain._accuracy_on_task
+
+    def first_partial_second_broken(self, settings, attempt):
+        if attempt:
+            raise T.SubmissionError("timed out in train: this test's time limit ran out")
+        _, args, split = real(self, settings, attempt)
+        return settings["tiers"][1][0] + 1e-3, args, split  # the 75 % tier
+
+    monkeypatch.setattr(T.TestTrain, "_accuracy_on_task", first_partial_second_broken)
+    results = harness.run(reference_worker, keys={"train.accuracy"},
+                          reference_proxy=reference_worker, seed=3)
+    weight = graded.TESTS["train.accuracy"]["weight"]
+    assert results["train.accuracy"]["score"] == pytest.approx(0.75 * weight)
+    assert "on the secret task;" in results["train.accuracy"]["output"]

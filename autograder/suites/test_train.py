@@ -859,15 +859,18 @@ class TestTrain(SuiteCase):
         # task is tried, and the better of the two counts.
         accuracies = []
         for attempt in range(END_TO_END_ATTEMPTS):
-            args, split = self.end_to_end_args(settings, attempt)
-            trained, history, res = self.run_train(*args, record=COMPACT_PLAN,
-                                                   timeout=CONFIG["limits"]["train_timeout_s"])
-            self.assert_trained_from(args[0], trained, split["X_train"], train_call(*args))
-            self.assert_trained_by_own_updates(args, trained, res.record)
-            accuracies.append(float(np.mean(ref().predict(trained, split["X_test"])
-                                            == split["y_test"])))
-            if credit_of(accuracies[-1], tiers) == 1.0:
+            try:
+                accuracy, args, split = self._accuracy_on_task(settings, attempt)
+            except AssertionError:
+                if attempt == 0:
+                    raise
+                break  # the second chance can only help: its failure costs nothing
+            if attempt == 0:
+                first_args, first_split = args, split
+            accuracies.append(accuracy)
+            if credit_of(accuracy, tiers) == 1.0:
                 break
+        args, split = first_args, first_split
         accuracy = max(accuracies)
         fraction = credit_of(accuracy, tiers)
         set_score(round(weight * fraction, 4))
@@ -879,8 +882,9 @@ class TestTrain(SuiteCase):
                              f"{calibration['max']:.1%} over {len(calibration['seeds'])} seeds")
             table = ", ".join(f"{credit:.0%} from {threshold:.1%}" for threshold, credit in tiers)
             tasks = " and ".join(f"{a:.1%}" for a in accuracies)
-            self.fail_with(FN, f"held-out accuracy {accuracy:.1%} after training (on "
-                               f"{len(accuracies)} secret tasks: {tasks}; the better counts; "
+            on = (f"on {len(accuracies)} secret tasks: {tasks}; the best counts" if len(accuracies) > 1
+                  else "on the secret task")
+            self.fail_with(FN, f"held-out accuracy {accuracy:.1%} after training ({on}; "
                                f"full credit from {tiers[0][0]:.1%}{reference})",
                            call=train_call(*args),
                            details=[f"points: {fraction:.0%} of {weight:g} (tiers: {table})",
@@ -889,6 +893,17 @@ class TestTrain(SuiteCase):
                                     "shuffled in a way drawn afresh for every grading; the "
                                     f"accuracy is measured on {len(split['y_test'])} other, "
                                     "noisy digits shuffled the same way", END_TO_END])
+
+    def _accuracy_on_task(self, settings, attempt):
+        """(held-out accuracy, train's args, the task) of one run on secret task
+        `attempt`, after the returned parameters proved they came from training."""
+        args, split = self.end_to_end_args(settings, attempt)
+        trained, history, res = self.run_train(*args, record=COMPACT_PLAN,
+                                               timeout=CONFIG["limits"]["train_timeout_s"])
+        self.assert_trained_from(args[0], trained, split["X_train"], train_call(*args))
+        self.assert_trained_by_own_updates(args, trained, res.record)
+        accuracy = float(np.mean(ref().predict(trained, split["X_test"]) == split["y_test"]))
+        return accuracy, args, split
 
     def assert_trained_by_own_updates(self, args, trained, record):
         """Fail unless the returned parameters are what train's own updates give:
@@ -934,17 +949,25 @@ class TestTrain(SuiteCase):
         settings = THRESHOLDS["train_lr10"]
         # Training at lr = 10 is chaotic: on a few tasks in a thousand even the
         # reference ends above the limit, so the loss gets a second secret
-        # task before the test fails; being finite is required on each.
+        # task before the test fails; the first run must pass every other
+        # check (finite, trained from the given parameters).
         losses = []
         for attempt in range(END_TO_END_ATTEMPTS):
-            before, after, call = self._lr10_losses(settings, attempt)
+            try:
+                before, after, run_call = self._lr10_losses(settings, attempt)
+            except AssertionError:
+                if attempt == 0:
+                    raise
+                break  # the second chance can only help: its failure costs nothing
+            if attempt == 0:
+                call = run_call  # the failure names the first run
             losses.append((before, after))
             if after < settings["max_loss_ratio"] * before:
                 return
         went = " and ".join(f"from {b:.4g} to {a:.4g}" for b, a in losses)
-        self.fail_with(FN, f"at lr = 10 the training loss went {went} on "
-                           f"{len(losses)} secret tasks; it should go down (below "
-                           f"{settings['max_loss_ratio']:g} x the initial loss) on at least one",
+        on = f"on {len(losses)} secret tasks" if len(losses) > 1 else "on the secret task"
+        self.fail_with(FN, f"at lr = 10 the training loss went {went} {on}; it should go "
+                           f"down (below {settings['max_loss_ratio']:g} x the initial loss)",
                        call=call, details=[END_TO_END])
 
     def _lr10_losses(self, settings, attempt):
