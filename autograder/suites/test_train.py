@@ -882,8 +882,9 @@ class TestTrain(SuiteCase):
                              f"{calibration['max']:.1%} over {len(calibration['seeds'])} seeds")
             table = ", ".join(f"{credit:.0%} from {threshold:.1%}" for threshold, credit in tiers)
             tasks = " and ".join(f"{a:.1%}" for a in accuracies)
-            on = (f"on {len(accuracies)} secret tasks: {tasks}; the best counts" if len(accuracies) > 1
-                  else "on the secret task")
+            on = "on the secret task"
+            if len(accuracies) > 1:
+                on = f"on {len(accuracies)} secret tasks: {tasks}; the best counts"
             self.fail_with(FN, f"held-out accuracy {accuracy:.1%} after training ({on}; "
                                f"full credit from {tiers[0][0]:.1%}{reference})",
                            call=train_call(*args),
