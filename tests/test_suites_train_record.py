@@ -157,9 +157,9 @@ def test_a_whole_run_is_recorded_compactly_and_replays_to_what_train_returned(re
     assert set(res.record) == {"kind", "link", "size", "values"}  # four arrays, whatever the run
     updates = T.updates_from_record(T.expand_compact_record(res.record), compact=True)
     assert [len(u.X) for u in updates] == [32] * 9 + [12] + [32] * 9 + [12]
-    digests = wire.row_digest(X)
-    for update in updates:
-        update.rows = T.rows_of_digest(update.X, digests, X)
+    found = T.rows_of_digest([u.X for u in updates], wire.row_digest(X), X)
+    for update, rows in zip(updates, found):
+        update.rows = rows
     assert np.array_equal(np.sort(np.concatenate([u.rows for u in updates[:10]])), np.arange(300))
     assert T.replays_to(params, updates, X, lr, res.value[0])
     moved = {k: v + 1e-3 for k, v in res.value[0].items()}  # weights from elsewhere
@@ -170,9 +170,15 @@ def test_rows_are_found_from_their_digests_through_float32_rounding():
     X = np.random.default_rng(5).uniform(size=(500, 784))
     digests = wire.row_digest(X)
     rows = np.array([7, 499, 0, 7])
-    assert T.rows_of_digest(wire.row_digest(X[rows].astype(np.float32)), digests, X).tolist() \
-        == rows.tolist()
-    assert T.rows_of_digest(wire.row_digest(X[[3]] + 0.01), digests, X) is None
+    found = T.rows_of_digest([wire.row_digest(X[rows].astype(np.float32)),
+                              wire.row_digest(X[[3]] + 0.01), wire.row_digest(X[[1, 2]])],
+                             digests, X)
+    assert found[0].tolist() == rows.tolist()
+    assert found[1] is None  # a row that is not one of X's
+    assert found[2].tolist() == [1, 2]
+    twins = np.vstack([X, X[[5]]])  # the same image twice: either row is that image
+    assert T.rows_of_digest([wire.row_digest(X[[5]])], wire.row_digest(twins), twins)[0] \
+        .tolist() == [5]
 
 
 @pytest.mark.parametrize("record", [

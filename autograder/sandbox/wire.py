@@ -178,9 +178,15 @@ def row_digest(matrix):
     a = np.asarray(matrix)
     if a.ndim != 2 or a.dtype.kind not in "fiub":
         return None
-    j = np.arange(a.shape[1], dtype=np.float64)
-    directions = np.stack([np.sin(j + 1.0), np.cos(0.5 * j + 2.0)], axis=1)
-    return a.astype(np.float64) @ directions
+    width = a.shape[1]
+    if width not in _DIGEST_DIRECTIONS:
+        j = np.arange(width, dtype=np.float64)
+        _DIGEST_DIRECTIONS.clear()  # one width per run in practice: never grows
+        _DIGEST_DIRECTIONS[width] = np.stack([np.sin(j + 1.0), np.cos(0.5 * j + 2.0)], axis=1)
+    return a.astype(np.float64, copy=False) @ _DIGEST_DIRECTIONS[width]
+
+
+_DIGEST_DIRECTIONS = {}
 
 
 def pack(header, arrays=()):

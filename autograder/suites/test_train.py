@@ -196,21 +196,30 @@ def is_labels(value):
             and bool(np.all(value >= 0)))
 
 
-def rows_of_digest(digest, X_digest, X):
-    """Indices of X's rows whose digests (wire.row_digest) the minibatch digest
-    (B, 2) holds, or None if a row matches none, or two rows that differ."""
+def rows_of_digest(digests, X_digest, X):
+    """For each minibatch digest (B, 2) in `digests`, the indices of X's rows it
+    holds (wire.row_digest), or None for a minibatch with a row that matches
+    no row of X, or two rows of X that differ."""
     order = np.argsort(X_digest[:, 0], kind="stable")
     first = X_digest[order, 0]
-    rows = np.empty(len(digest), dtype=np.int64)
-    for i, (a, b) in enumerate(np.asarray(digest, dtype=np.float64)):
-        lo, hi = np.searchsorted(first, [a - DIGEST_TOL, a + DIGEST_TOL])
-        candidates = order[lo:hi]
-        candidates = candidates[np.abs(X_digest[candidates, 1] - b) <= DIGEST_TOL]
-        if len(candidates) == 0 or any(not np.array_equal(X[c], X[candidates[0]])
-                                       for c in candidates[1:]):
-            return None
-        rows[i] = candidates[0]
-    return rows
+    every = np.concatenate([np.asarray(d, dtype=np.float64) for d in digests]) \
+        if digests else np.zeros((0, 2))
+    lo = np.searchsorted(first, every[:, 0] - DIGEST_TOL)
+    hi = np.searchsorted(first, every[:, 0] + DIGEST_TOL)
+    rows = order[np.minimum(lo, len(order) - 1)] if len(order) else np.zeros(len(every), int)
+    found = (hi - lo == 1) & (np.abs(X_digest[rows, 1] - every[:, 1]) <= DIGEST_TOL)
+    for i in np.flatnonzero(~found):  # none, or several candidates: the rare, slow way
+        candidates = order[lo[i]:hi[i]]
+        candidates = candidates[np.abs(X_digest[candidates, 1] - every[i, 1]) <= DIGEST_TOL]
+        if len(candidates) and all(np.array_equal(X[c], X[candidates[0]])
+                                   for c in candidates[1:]):
+            rows[i], found[i] = candidates[0], True
+    result, start = [], 0
+    for digest in digests:
+        stop = start + len(digest)
+        result.append(rows[start:stop] if found[start:stop].all() else None)
+        start = stop
+    return result
 
 
 def replays_to(params, updates, X, lr, trained):
@@ -923,9 +932,9 @@ class TestTrain(SuiteCase):
             problem = ("train changed the parameters without calling your `forward` and "
                        "`backward`: its updates cannot be observed")
         else:
-            digests = wire.row_digest(X)
-            for update in updates:
-                update.rows = rows_of_digest(update.X, digests, X)
+            found = rows_of_digest([update.X for update in updates], wire.row_digest(X), X)
+            for update, rows in zip(updates, found):
+                update.rows = rows
             if any(update.rows is None for update in updates):
                 problem = "a minibatch passed to `forward` holds rows that are not rows of X_train"
             elif replays_to(params, updates, X, lr, trained):
