@@ -380,10 +380,21 @@ class SuiteCase(unittest.TestCase):
                                      "credited",
                            mistake="the same computation must work at every size; no "
                                    "special case for large inputs")
+        # Timed like the reference, the least of two: a worker's first call at
+        # this size pays for growing its heap and BLAS's buffers (page faults:
+        # up to 4 x the time of the next call).
+        again = student().call(function, *args, **kwargs)
         elapsed = _cost(res)
+        if check(args, again.value) if check else _same_answer(again.value, answer):
+            elapsed = min(elapsed, _cost(again))
         limit = backstop_limit(reference_time, transfer_time, factor,
                                settings["backstop_slack_s"])
-        if elapsed > limit:  # time once more before failing (noise on half a vCPU)
+        for _ in range(BACKSTOP_RETRIES):
+            if elapsed <= limit:
+                break
+            # Time both again before failing: the CPU time of the same call
+            # varies up to 4 x on a shared machine (page faults, a busy host),
+            # and each least time only comes down towards the true cost.
             try:
                 reference_time = min(reference_time, _best_time(
                     reference_student(), function, args, kwargs, 1))
@@ -418,6 +429,9 @@ GRADER_COULD_NOT_TIME = ("could not be timed: the grader's reference failed on t
 BACKSTOP_SHARES = (1, 0.25)
 # The factor at the smaller size is this many times the function's own.
 RETRY_FACTOR_SCALE = 2
+# Over the limit, the submission and the reference are timed again up to this
+# many times (the least time of each counts) before the test fails.
+BACKSTOP_RETRIES = 3
 
 
 def _shrunk(size, share):
