@@ -866,20 +866,10 @@ class TestTrain(SuiteCase):
         # Training is a random process, and a task a correct program finds hard
         # now and then must not cost points: below full credit, a second secret
         # task is tried, and the better of the two counts.
-        accuracies = []
-        for attempt in range(END_TO_END_ATTEMPTS):
-            try:
-                accuracy, args, split = self._accuracy_on_task(settings, attempt)
-            except AssertionError:
-                if attempt == 0:
-                    raise
-                break  # the second chance can only help: its failure costs nothing
-            if attempt == 0:
-                first_args, first_split = args, split
-            accuracies.append(accuracy)
-            if credit_of(accuracy, tiers) == 1.0:
-                break
-        args, split = first_args, first_split
+        runs = self.on_secret_tasks(lambda attempt: self._accuracy_on_task(settings, attempt),
+                                    lambda run: credit_of(run[0], tiers) == 1.0)
+        accuracies = [accuracy for accuracy, _, _ in runs]
+        _, args, split = runs[0]
         accuracy = max(accuracies)
         fraction = credit_of(accuracy, tiers)
         set_score(round(weight * fraction, 4))
@@ -903,6 +893,22 @@ class TestTrain(SuiteCase):
                                     "shuffled in a way drawn afresh for every grading; the "
                                     f"accuracy is measured on {len(split['y_test'])} other, "
                                     "noisy digits shuffled the same way", END_TO_END])
+
+    def on_secret_tasks(self, run, good):
+        """[run(0)], or, unless good(run(0)), [run(0), run(1)]: an end-to-end
+        run on the grading's secret task and, before the test fails, on a
+        second one. A failure of the first run fails the test; a failure of
+        the second (a timeout, say) costs nothing: the second chance can
+        only help."""
+        runs = [run(0)]
+        for attempt in range(1, END_TO_END_ATTEMPTS):
+            if good(runs[-1]):
+                break
+            try:
+                runs.append(run(attempt))
+            except AssertionError:
+                break
+        return runs
 
     def _accuracy_on_task(self, settings, attempt):
         """(held-out accuracy, train's args, the task) of one run on secret task
@@ -961,19 +967,15 @@ class TestTrain(SuiteCase):
         # reference ends above the limit, so the loss gets a second secret
         # task before the test fails; the first run must pass every other
         # check (finite, trained from the given parameters).
-        losses = []
-        for attempt in range(END_TO_END_ATTEMPTS):
-            try:
-                before, after, run_call = self._lr10_losses(settings, attempt)
-            except AssertionError:
-                if attempt == 0:
-                    raise
-                break  # the second chance can only help: its failure costs nothing
-            if attempt == 0:
-                call = run_call  # the failure names the first run
-            losses.append((before, after))
-            if after < settings["max_loss_ratio"] * before:
-                return
+        def went_down(run):
+            return run[1] < settings["max_loss_ratio"] * run[0]
+
+        runs = self.on_secret_tasks(lambda attempt: self._lr10_losses(settings, attempt),
+                                    went_down)
+        if went_down(runs[-1]):
+            return
+        call = runs[0][2]  # the failure names the first run
+        losses = [(before, after) for before, after, _ in runs]
         went = " and ".join(f"from {b:.4g} to {a:.4g}" for b, a in losses)
         on = f"on {len(losses)} secret tasks" if len(losses) > 1 else "on the secret task"
         self.fail_with(FN, f"at lr = 10 the training loss went {went} {on}; it should go "
