@@ -346,3 +346,24 @@ def test_without_the_staff_only_exact_module(monkeypatch):
     assert failed(results) == keys
     assert "`A1` differs from `sigmoid_forward(Z1)`" in results["forward.values"]["output"]
     assert "the first layer" in results["backward.values"]["output"]
+
+
+@pytest.mark.parametrize("name,seed", [("linear_forward_bias_added_twice", 76),
+                                       ("linear_forward_bias_added_twice", 411),
+                                       ("sigmoid_applied_twice", 411)])
+def test_predict_is_judged_where_a_wrong_forward_gives_few_rows_one_class(name, seed):
+    """Grading seeds where that forward gave the 6 rows of predict's values test
+    one class, even with centred, scaled W2 (seen in CI): with no hidden biases,
+    then on 64 rows, predict is judged (and right) instead of "not judged"."""
+    from autograder.validation import CATALOGUE
+
+    (entry,) = [c for c in CATALOGUE if c.name == name]
+    proxy = Student(entry.source_bytes().decode("utf-8"), graded.CONFIG)
+    reference = Student(reference_source(), graded.CONFIG)
+    try:
+        results = harness.run(proxy, keys={"predict.values"}, reference_proxy=reference,
+                              seed=seed)
+    finally:
+        proxy.close()
+        reference.close()
+    assert results["predict.values"]["status"] == "passed", results["predict.values"]["output"]

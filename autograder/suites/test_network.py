@@ -920,16 +920,23 @@ class TestPredict(ComposedCase, SuiteCase):
         """(params, X, P, predicted) with the second-layer weights centred (each
         class's weights sum to 0, so a hidden layer squashed to nearly constant
         values adds the same to every class) and scaled up until the student's
-        own forward gives at least two classes; P is None if it never does (a
-        constant forward: predict cannot be judged)."""
+        own forward gives at least two classes, first with the given hidden
+        biases, then with none (a bias the layer adds twice can saturate every
+        hidden unit), then on 64 rows; P is None if it never does (a constant
+        forward: predict cannot be judged)."""
         centred = params["W2"] - params["W2"].mean(axis=1, keepdims=True)
-        for scale in (1.0, 10.0, 100.0):
-            scaled = dict(params, W2=centred * scale, b2=np.zeros_like(params["b2"]))
-            P, problem = own_forward_probabilities(scaled, X)
-            if problem or len(set(np.argmax(P, axis=1).tolist())) < 2:
-                continue
-            with self.forward_first(scaled, X):
-                return scaled, X, P, student().predict(scaled, X)
+        # More rows last: a few rows may all share one class even in a right forward.
+        more_rows = rng_for(self.key, "more rows").normal(size=(64, X.shape[1]))
+        for rows in (X, more_rows):
+            for b1 in (params["b1"], np.zeros_like(params["b1"])):
+                for scale in (1.0, 10.0, 100.0):
+                    scaled = dict(params, b1=b1, W2=centred * scale,
+                                  b2=np.zeros_like(params["b2"]))
+                    P, problem = own_forward_probabilities(scaled, rows)
+                    if problem or len(set(np.argmax(P, axis=1).tolist())) < 2:
+                        continue
+                    with self.forward_first(scaled, rows):
+                        return scaled, rows, P, student().predict(scaled, rows)
         return params, X, None, None
 
     @graded("predict.unchanged")
