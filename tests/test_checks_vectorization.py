@@ -468,6 +468,25 @@ def test_backstop_alone_fails_the_tightest_loops_and_passes_heavier_right_code(
         assert text is None, text
 
 
+@pytest.mark.parametrize("key", ["Z.shape", "Z.tobytes()"], ids=["by_size", "by_input"])
+def test_a_loop_that_remembers_its_answers_gains_nothing_from_the_retries(sandbox, key):
+    """The backstop times again before failing; a loop that answers a repeated
+    call from memory (by the input's bytes, or only by its size) would pass
+    if the retries repeated the same inputs."""
+    sandbox(REF + "\n\n" + (
+        "_MEMORY = {}\n\n\n"
+        "def sigmoid_forward(Z):\n"
+        "    import math\n"
+        f"    key = {key}\n"
+        "    if key not in _MEMORY:\n"
+        "        e = math.exp\n"
+        "        _MEMORY[key] = np.array([1.0 / (1.0 + e(-z)) for z in Z.ravel().tolist()])"
+        ".reshape(Z.shape)\n"
+        "    return _MEMORY[key].copy()\n"))
+    text = _backstop("sigmoid_forward", _normal, (100_000, 10))
+    assert text and "far slower than a vectorized solution" in text, text
+
+
 def test_memory_on_the_timing_inputs_alone_costs_nothing(sandbox):
     """N x K x M broadcasts exceed the memory at the timing size only: the
     backstop times a quarter of the examples instead."""
