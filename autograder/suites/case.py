@@ -358,7 +358,9 @@ class SuiteCase(unittest.TestCase):
         ever adds time, and a paused reference would inflate the limit ten
         times). Over the limit, both are timed again, up to BACKSTOP_RETRIES
         times, each time on a variant of the inputs (_variant) so that a
-        submission that remembers its answers gains nothing from a retry.
+        submission that remembers its answers gains nothing from a retry;
+        where values are judged by their structure (`check`: random draws,
+        which no variant tells from remembered ones), in a new worker.
         """
         args = make_args(size)
         answer = expect(args)
@@ -400,7 +402,11 @@ class SuiteCase(unittest.TestCase):
                     reference_student(), function, variant, kwargs, 1))
             except SubmissionError:
                 self.fail_with(function, GRADER_COULD_NOT_TIME)
-            again = student().call(function, *variant, **kwargs)
+            # A value judged by its structure (random draws) cannot tell a
+            # remembered answer from a new one, so those retries run in a new
+            # worker, which remembers nothing of the earlier calls.
+            again = student().call(function, *variant, fresh_worker=check is not None,
+                                   **kwargs)
             if right(variant, expect(variant), again.value):
                 elapsed = min(elapsed, _cost(again))
             limit = backstop_limit(reference_time, transfer_time, factor,

@@ -52,7 +52,14 @@ class TestOneHot(SuiteCase):
 
         self.assert_vectorized(FN, make, [("N=8, C=3", (8, 3)), ("N=64, C=3", (64, 3)),
                                           ("N=8, C=24", (8, 24))],
-                               big=(100_000, 10))
+                               big=ONE_HOT_BACKSTOP_SIZE)
+
+
+# The backstop's size: many examples and two classes, so that a loop over the
+# examples costs 5 to 10 x the reference where right forms cost at most 2.4 x
+# (bench/bench_backstop.py), and every array stays under the 32 MB the
+# workers keep on their heap (1.9 M x 2 floats: 30.4 MB).
+ONE_HOT_BACKSTOP_SIZE = (1_900_000, 2)
 
 
 # ---------------------------------------------------------------------------

@@ -9,9 +9,8 @@ backstop factors. Loops are written for speed (tolist() and math, no numpy
 scalars): what a student who hides a loop on purpose would write.
 
 CASES: function -> (arguments at the suite's backstop size, {variant: def}),
-variants named "loop: ..." (the backstop alone must fail them), "loop, caught
-by the static analysis: ..." (too close to right code for timing to tell:
-the static analysis must flag them) or "correct: ..." (must pass).
+variants named "loop: ..." (the backstop alone must fail them) or
+"correct: ..." (must pass).
 """
 import numpy as np
 
@@ -116,16 +115,21 @@ CASES = {
                 "    return np.array([(p - y) / n for p, y in zip(P.ravel().tolist(),"
                 " Y.ravel().tolist())]).reshape(P.shape)\n"),
         }),
-    "one_hot": (lambda: [labels(100_000, 10), 10], {
-        # One assignment per label is 7-9 x the reference's computation, within
-        # the noise of CPU time at this size: the static analysis and the
-        # step count catch it, the backstop does not have to.
-        "loop, caught by the static analysis: rows": (
+    "one_hot": (lambda: [labels(1_900_000, 2), 2], {
+        "loop: rows": (
             "def one_hot(y, num_classes):\n"
             "    Y = np.zeros((len(y), num_classes))\n"
             "    for i, c in enumerate(np.asarray(y).tolist()):\n"
             "        Y[i, c] = 1.0\n"
             "    return Y\n"),
+        "loop: flat indices from a generator (np.fromiter)": (
+            "def one_hot(y, num_classes):\n"
+            "    k = num_classes\n"
+            "    y = np.asarray(y)\n"
+            "    Y = np.zeros(y.shape[0] * k)\n"
+            "    Y[np.fromiter((i + c for i, c in zip(range(0, len(y) * k, k), y.tolist())),"
+            " np.intp, len(y))] = 1.0\n"
+            "    return Y.reshape(-1, k)\n"),
         "loop: lists": (
             "def one_hot(y, num_classes):\n"
             "    rows = []\n"
@@ -134,6 +138,13 @@ CASES = {
             "        row[c] = 1.0\n"
             "        rows.append(row)\n"
             "    return np.array(rows)\n"),
+        "correct: comparison with arange": (
+            "def one_hot(y, num_classes):\n"
+            "    return (np.asarray(y)[:, None] == np.arange(num_classes)[None, :])"
+            ".astype(np.float64)\n"),
+        "correct: rows of the identity": (
+            "def one_hot(y, num_classes):\n"
+            "    return np.eye(num_classes)[np.asarray(y)]\n"),
     }),
     "linear_forward": (lambda: [RNG.normal(size=(50_000, 32)), RNG.normal(size=(16, 32)),
                                 RNG.normal(size=16)], {
