@@ -457,7 +457,7 @@ def test_backstop_alone_fails_the_tightest_loops_and_passes_heavier_right_code(
     args = make()
     sandbox(source)
     if function == "init_params":  # random: judged by its structure, as in the suite
-        big, check = tuple(args[:3]), lambda args, value: _init_ok(value, *args[:3])
+        big, check = tuple(args[:3]), _init_structure
     else:
         big, check = np.shape(args[0]), None
     text = _backstop(function, lambda size: _first_rows(args, size[0]), big, check)
@@ -466,6 +466,11 @@ def test_backstop_alone_fails_the_tightest_loops_and_passes_heavier_right_code(
         assert "CPU time" in text
     else:
         assert text is None, text
+
+
+def _init_structure(args, value):
+    """init_params' result judged by its structure, as in the suite (random values)."""
+    return _init_ok(value, *args[:3])
 
 
 def _first_rows(args, n):
@@ -513,8 +518,7 @@ def test_random_draws_remembered_from_an_earlier_call_gain_nothing_from_the_retr
         "                         'W2': layer(n_hidden, n_output), 'b2': np.zeros(n_output)}\n"
         "    flip = np.random.default_rng(seed).choice([-1.0, 1.0])\n"
         "    return {key: value * flip for key, value in _DRAWN[sizes].items()}\n"))
-    text = _backstop("init_params", lambda size: [*size, 0], (2000, 500, 10),
-                     lambda args, value: _init_ok(value, *args[:3]))
+    text = _backstop("init_params", lambda size: [*size, 0], (2000, 500, 10), _init_structure)
     assert text and "far slower than a vectorized solution" in text, text
 
 
